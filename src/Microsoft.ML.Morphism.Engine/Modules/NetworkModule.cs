@@ -1,0 +1,134 @@
+// A TorchSharp module that runs a network description with given weights, and reads the weights back.
+using Microsoft.ML.Morphism.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Morphism.Modules;
+
+/// <summary>
+/// Runs a <see cref="NetworkDescription"/> in TorchSharp. Parameters are registered under the same
+/// keys as <see cref="NetworkWeights"/> (<c>conv1.weight</c>, <c>bn1.running_mean</c>, ...), created on
+/// <see cref="Device"/> in the weights' precision. <see cref="ReadWeights"/> copies them back.
+/// Input: a batch shaped <c>[N, ...Network.Input]</c>; output: logits <c>[N, ...Network.Output]</c>.
+/// </summary>
+public sealed class NetworkModule : nn.Module<Tensor, Tensor>
+{
+    private readonly Dictionary<string, nn.Module<Tensor, Tensor>> _modules = new(StringComparer.Ordinal);
+    private readonly List<PActivationModule> _pActivations = [];
+    private readonly HashSet<string> _skipSources;
+
+    /// <summary>Builds the module; the weights are validated against the description first.</summary>
+    public NetworkModule(NetworkDescription network, NetworkWeights weights, Device? device = null) : base("network")
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(weights);
+        weights.Validate(network);
+        Network = network;
+        Precision = weights.Precision;
+        Device = device ?? CPU;
+        DType = weights.Precision == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        _skipSources = network.AllLayers().OfType<SkipLayer>().Select(s => s.From).ToHashSet(StringComparer.Ordinal);
+
+        foreach (var layer in network.AllLayers())
+        {
+            nn.Module<Tensor, Tensor>? module = layer switch
+            {
+                Conv2dLayer conv => new ConvModule(conv, weights, DType, Device),
+                DenseLayer dense => new DenseModule(dense, weights, DType, Device),
+                BatchNormLayer bn => new BatchNormModule(bn, weights, DType, Device),
+                ActivationLayer { Parametric: true } act => new PActivationModule(act, weights, DType, Device),
+                SkipLayer skip => new SkipModule(skip, weights, DType, Device, network.Shapes[skip.Name].Input.IsImage),
+                _ => null,
+            };
+            if (module is null)
+                continue;
+            register_module(layer.Name, module);
+            _modules[layer.Name] = module;
+            if (module is PActivationModule p)
+                _pActivations.Add(p);
+        }
+    }
+
+    /// <summary>The description this module runs.</summary>
+    public NetworkDescription Network { get; }
+
+    /// <summary>The precision of the parameters.</summary>
+    public Precision Precision { get; }
+
+    /// <summary>The TorchSharp dtype of the parameters (and of the expected input).</summary>
+    public ScalarType DType { get; }
+
+    /// <summary>Where the parameters live.</summary>
+    public Device Device { get; }
+
+    /// <summary>Logits for a batch <c>[N, ...Network.Input]</c>.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        var expected = Network.Input.Dimensions;
+        if (input.dim() != expected.Length + 1 || !input.shape.Skip(1).SequenceEqual(expected.Select(d => (long)d)))
+            throw new ArgumentException($"The network expects input batches shaped [N, {string.Join(", ", expected)}] but got [{string.Join(", ", input.shape)}].");
+        if (input.dtype != DType)
+            throw new ArgumentException($"The network runs in {DType} but the input is {input.dtype}.");
+
+        var blobs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (_skipSources.Contains(SkipLayer.NetworkInput))
+            blobs[SkipLayer.NetworkInput] = input;
+        var x = input;
+        foreach (var layer in Network.Layers)
+        {
+            x = Apply(layer, x, blobs);
+            if (_skipSources.Contains(layer.Name))
+                blobs[layer.Name] = x;
+        }
+        return x;
+    }
+
+    /// <summary>Copies the current parameters and buffers back into <see cref="NetworkWeights"/>.</summary>
+    public NetworkWeights ReadWeights()
+    {
+        var state = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
+        foreach (var (name, parameter) in named_parameters())
+            state[name] = WeightTensor.FromTorch(parameter);
+        foreach (var (name, buffer) in named_buffers())
+            state[name] = WeightTensor.FromTorch(buffer);
+        return new NetworkWeights(state, Precision);
+    }
+
+    /// <summary>Clamps every P-activation's a into [0, 1]; call after each optimizer step.</summary>
+    public void ClampActivations()
+    {
+        foreach (var p in _pActivations)
+            p.Clamp();
+    }
+
+    /// <summary>The current a of every P-activation, by layer name.</summary>
+    public IReadOnlyDictionary<string, double> ActivationLinearity() =>
+        named_parameters().Where(p => p.name.EndsWith(".a", StringComparison.Ordinal))
+            .ToDictionary(p => p.name[..^2], p => p.parameter.to(ScalarType.Float64).item<double>());
+
+    private Tensor Apply(Layer layer, Tensor x, Dictionary<string, Tensor> blobs) => layer switch
+    {
+        ActivationLayer { Parametric: false } act => Activations.Apply(act.Activation, x),
+        Pool2dLayer { Pool: PoolKind.Max } p => nn.functional.max_pool2d(x, [p.KernelSize], [p.Stride], [p.Padding]),
+        Pool2dLayer p => nn.functional.avg_pool2d(x, [p.KernelSize], [p.Stride], [p.Padding]),
+        GlobalAvgPoolLayer => x.mean([2, 3]),
+        DropoutLayer d => nn.functional.dropout(x, d.Rate, training),
+        FlattenLayer => x.flatten(1),
+        ParallelLayer parallel => Sum(parallel, x, blobs),
+        SkipLayer skip => x.add(_modules[skip.Name].forward(blobs[skip.From])),
+        _ => _modules[layer.Name].forward(x),
+    };
+
+    private Tensor Sum(ParallelLayer parallel, Tensor x, Dictionary<string, Tensor> blobs)
+    {
+        Tensor? sum = null;
+        foreach (var branch in parallel.Branches)
+        {
+            var y = x;
+            foreach (var layer in branch)
+                y = Apply(layer, y, blobs);
+            sum = sum is null ? y : sum.add(y);
+        }
+        return sum!;
+    }
+}

@@ -1,0 +1,49 @@
+// Walks a network once, checking every layer and recording the shapes that flow into and out of it.
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>The input and output shape of one layer, as shape inference found them.</summary>
+public readonly record struct LayerShapes(TensorShape Input, TensorShape Output);
+
+/// <summary>
+/// Shape inference state: the shapes of the top-level blobs seen so far (the sources skip layers may
+/// read) and every layer's input/output shapes and parameters.
+/// </summary>
+internal sealed class ShapeScope
+{
+    private readonly Dictionary<string, TensorShape> _topLevelBlobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LayerShapes> _shapes = new(StringComparer.Ordinal);
+    private readonly List<ParameterSpec> _parameters = [];
+
+    public ShapeScope(TensorShape input) => _topLevelBlobs[SkipLayer.NetworkInput] = input;
+
+    public IReadOnlyDictionary<string, LayerShapes> Shapes => _shapes;
+
+    public IReadOnlyList<ParameterSpec> Parameters => _parameters;
+
+    /// <summary>Checks <paramref name="layer"/>, infers its output shape and records it (nested layers included).</summary>
+    public TensorShape Infer(Layer layer, TensorShape input)
+    {
+        layer.Validate();
+        var output = layer.InferShape(input, this);
+        _shapes[layer.Name] = new LayerShapes(input, output);
+        _parameters.AddRange(layer.Parameters(input, this));
+        return output;
+    }
+
+    /// <summary>Infers a top-level layer and makes its output available to later skip layers.</summary>
+    public TensorShape InferTopLevel(Layer layer, TensorShape input)
+    {
+        var output = Infer(layer, input);
+        _topLevelBlobs[layer.Name] = output;
+        return output;
+    }
+
+    /// <summary>The shape of an earlier top-level blob (a skip source).</summary>
+    public TensorShape BlobShape(string name, Layer reader)
+    {
+        if (_topLevelBlobs.TryGetValue(name, out var shape))
+            return shape;
+        var earlier = string.Join(", ", _topLevelBlobs.Keys.Select(k => $"'{k}'"));
+        throw new ArgumentException($"Layer '{reader.Name}': '{name}' is not an earlier top-level layer; valid sources here: {earlier}.");
+    }
+}

@@ -1,0 +1,117 @@
+using Microsoft.ML.Morphism.Modules;
+using Microsoft.ML.Morphism.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Morphism.Engine.Tests.Modules;
+
+public class NetworkModuleTests
+{
+    [Fact]
+    public void ReadWeightsReturnsWhatTheModuleWasBuiltWith()
+    {
+        var net = NetworkDescription.Parse("input(3,8,8) conv(4,3) bn prelu skip(input) parallel(conv(4,3) | conv(4,1)) flatten dense(2)");
+        var weights = NetworkWeights.Initialize(net, seed: 3);
+
+        using var module = new NetworkModule(net, weights);
+        var back = module.ReadWeights();
+
+        Assert.Equal(weights.Keys, back.Keys);
+        foreach (var key in weights.Keys)
+            Assert.True(weights[key].Values.SequenceEqual(back[key].Values), key);
+    }
+
+    [Fact]
+    public void ForwardMatchesTorchSharpsOwnLayers()
+    {
+        var net = NetworkDescription.Parse("input(2,9,9) conv(3,3,stride=2) relu maxpool(2) flatten dense(4)");
+        var weights = NetworkWeights.Initialize(net, seed: 5, Precision.Float64);
+        using var scope = NewDisposeScope();
+        using var module = new NetworkModule(net, weights);
+        module.eval();
+        var x = randn([5, 2, 9, 9], ScalarType.Float64, generator: new Generator(1));
+
+        var expected = nn.functional.linear(
+            nn.functional.max_pool2d(nn.functional.relu(nn.functional.conv2d(x, weights["conv1.weight"].ToTorch(), weights["conv1.bias"].ToTorch(), [2], [1])), [2]).flatten(1),
+            weights["dense1.weight"].ToTorch(), weights["dense1.bias"].ToTorch());
+
+        Assert.Equal(0.0, (module.forward(x) - expected).abs().max().item<double>(), 12);
+    }
+
+    [Theory]
+    [InlineData(ActivationKind.ReLU)]
+    [InlineData(ActivationKind.TanH)]
+    [InlineData(ActivationKind.Sigmoid)]
+    [InlineData(ActivationKind.ELU)]
+    [InlineData(ActivationKind.GELU)]
+    public void PActivationAtOneIsExactlyTheIdentityAndStillGetsGradient(ActivationKind kind)
+    {
+        var net = new NetworkBuilder(TensorShape.Vector(6)).Activation(kind, parametric: true).Build();
+        var weights = NetworkWeights.Initialize(net, seed: 1).With($"{net.Layers[0].Name}.a", WeightTensor.Filled(1.0, 1));
+        using var scope = NewDisposeScope();
+        using var module = new NetworkModule(net, weights);
+        var x = randn([4, 6], generator: new Generator(2)) * 3;
+
+        var y = module.forward(x);
+        y.sum().backward();
+
+        Assert.True(y.eq(x).all().item<bool>(), "phi_1(x) must equal x bit for bit");
+        var grad = module.parameters().Single().grad!.item<float>();
+        var phi = kind switch
+        {
+            ActivationKind.ReLU => nn.functional.relu(x),
+            ActivationKind.TanH => x.tanh(),
+            ActivationKind.Sigmoid => x.sigmoid(),
+            ActivationKind.ELU => nn.functional.elu(x, 1.0),
+            _ => nn.functional.gelu(x),
+        };
+        Assert.Equal((x - phi).sum().item<float>(), grad, 3); // d/da [(1-a)phi(x) + a x] = x - phi(x)
+        Assert.NotEqual(0f, grad);
+    }
+
+    [Fact]
+    public void ClampKeepsActivationLinearityInUnitInterval()
+    {
+        var net = NetworkDescription.Parse("input(3) prelu ptanh");
+        var weights = NetworkWeights.Initialize(net, 1)
+            .With("prelu1.a", WeightTensor.Filled(1.7, 1))
+            .With("ptanh1.a", WeightTensor.Filled(-0.3, 1));
+        using var module = new NetworkModule(net, weights);
+
+        module.ClampActivations();
+
+        Assert.Equal(new Dictionary<string, double> { ["prelu1"] = 1.0, ["ptanh1"] = 0.0 }, module.ActivationLinearity());
+    }
+
+    [Fact]
+    public void WrongInputShapeIsRejectedBeforeNativeCode()
+    {
+        var net = NetworkDescription.Parse("input(1,8,8) conv(2,3) flatten dense(2)");
+        using var module = new NetworkModule(net, NetworkWeights.Initialize(net, 1));
+        using var x = zeros(3, 1, 9, 8);
+
+        var e = Assert.Throws<ArgumentException>(() => module.forward(x));
+
+        Assert.Contains("[N, 1, 8, 8]", e.Message);
+    }
+
+    [Fact]
+    public void WeightsThatDoNotFitTheNetworkAreRejectedNamingTheKey()
+    {
+        var net = NetworkDescription.Parse("input(1,8,8) conv(2,3) flatten dense(2)");
+        var weights = NetworkWeights.Initialize(net, 1).With("conv1.weight", WeightTensor.Zeros(2, 1, 5, 5));
+
+        var e = Assert.Throws<ArgumentException>(() => new NetworkModule(net, weights));
+
+        Assert.Contains("'conv1.weight' have shape [2, 1, 5, 5]", e.Message);
+    }
+
+    [Fact]
+    public void Float32WeightsAreStoredExactlyAsTheyRun()
+    {
+        var net = NetworkDescription.Parse("input(2) dense(2)");
+        var weights = NetworkWeights.Initialize(net, 1).With("dense1.weight", new WeightTensor([2, 2], [0.1, 0.2, 0.3, 1.0 / 3]));
+
+        Assert.Equal((double)(float)0.1, weights["dense1.weight"].Values[0]);
+    }
+}
