@@ -62,7 +62,21 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
     public Device Device { get; }
 
     /// <summary>Logits for a batch <c>[N, ...Network.Input]</c>.</summary>
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Run(input, capture: null, out _);
+
+    /// <summary>
+    /// The output blob of the layer called <paramref name="layerName"/> (top-level or inside a branch)
+    /// for a batch <c>[N, ...Network.Input]</c>; the rest of the network is not run past the top-level
+    /// layer that contains it.
+    /// </summary>
+    public Tensor Blob(Tensor input, string layerName)
+    {
+        Network.Locate(layerName); // clear error for unknown names
+        Run(input, layerName, out var blob);
+        return blob!;
+    }
+
+    private Tensor Run(Tensor input, string? capture, out Tensor? captured)
     {
         var expected = Network.Input.Dimensions;
         if (input.dim() != expected.Length + 1 || !input.shape.Skip(1).SequenceEqual(expected.Select(d => (long)d)))
@@ -74,11 +88,14 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         if (_skipSources.Contains(SkipLayer.NetworkInput))
             blobs[SkipLayer.NetworkInput] = input;
         var x = input;
+        captured = null;
         foreach (var layer in Network.Layers)
         {
-            x = Apply(layer, x, blobs);
+            x = Apply(layer, x, blobs, capture, ref captured);
             if (_skipSources.Contains(layer.Name))
                 blobs[layer.Name] = x;
+            if (captured is not null)
+                break;
         }
         return x;
     }
@@ -106,6 +123,14 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         named_parameters().Where(p => p.name.EndsWith(".a", StringComparison.Ordinal))
             .ToDictionary(p => p.name[..^2], p => p.parameter.to(ScalarType.Float64).item<double>());
 
+    private Tensor Apply(Layer layer, Tensor x, Dictionary<string, Tensor> blobs, string? capture, ref Tensor? captured)
+    {
+        var y = layer is ParallelLayer parallel ? Sum(parallel, x, blobs, capture, ref captured) : Apply(layer, x, blobs);
+        if (layer.Name == capture)
+            captured = y;
+        return y;
+    }
+
     private Tensor Apply(Layer layer, Tensor x, Dictionary<string, Tensor> blobs) => layer switch
     {
         ActivationLayer { Parametric: false } act => Activations.Apply(act.Activation, x),
@@ -114,19 +139,18 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         GlobalAvgPoolLayer => x.mean([2, 3]),
         DropoutLayer d => nn.functional.dropout(x, d.Rate, training),
         FlattenLayer => x.flatten(1),
-        ParallelLayer parallel => Sum(parallel, x, blobs),
         SkipLayer skip => x.add(_modules[skip.Name].forward(blobs[skip.From])),
         _ => _modules[layer.Name].forward(x),
     };
 
-    private Tensor Sum(ParallelLayer parallel, Tensor x, Dictionary<string, Tensor> blobs)
+    private Tensor Sum(ParallelLayer parallel, Tensor x, Dictionary<string, Tensor> blobs, string? capture, ref Tensor? captured)
     {
         Tensor? sum = null;
         foreach (var branch in parallel.Branches)
         {
             var y = x;
             foreach (var layer in branch)
-                y = Apply(layer, y, blobs);
+                y = Apply(layer, y, blobs, capture, ref captured);
             sum = sum is null ? y : sum.add(y);
         }
         return sum!;
