@@ -13,16 +13,18 @@ internal abstract class LayerModule : nn.Module<Tensor, Tensor>
     {
     }
 
+    // Parameters and buffers belong to the module (freed by its Dispose), never to a caller's dispose scope.
     protected Parameter NewParameter(string key, NetworkWeights weights, ScalarType dtype, Device device)
     {
         var parameter = new Parameter(weights[key].ToTorch(dtype, device));
+        parameter.DetachFromDisposeScope();
         register_parameter(key[(key.LastIndexOf('.') + 1)..], parameter);
         return parameter;
     }
 
     protected Tensor NewBuffer(string key, NetworkWeights weights, ScalarType dtype, Device device)
     {
-        var buffer = weights[key].ToTorch(dtype, device);
+        var buffer = weights[key].ToTorch(dtype, device).DetachFromDisposeScope();
         register_buffer(key[(key.LastIndexOf('.') + 1)..], buffer);
         return buffer;
     }

@@ -100,6 +100,12 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         return x;
     }
 
+    /// <summary>
+    /// The generator dropout masks are drawn from in training mode (a trainer sets its own, seeded,
+    /// so training never touches TorchSharp's process-wide generator).
+    /// </summary>
+    public Generator? RandomSource { get; set; }
+
     /// <summary>Copies the current parameters and buffers back into <see cref="NetworkWeights"/>.</summary>
     public NetworkWeights ReadWeights()
     {
@@ -137,11 +143,19 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         Pool2dLayer { Pool: PoolKind.Max } p => nn.functional.max_pool2d(x, [p.KernelSize], [p.Stride], [p.Padding]),
         Pool2dLayer p => nn.functional.avg_pool2d(x, [p.KernelSize], [p.Stride], [p.Padding]),
         GlobalAvgPoolLayer => x.mean([2, 3]),
-        DropoutLayer d => nn.functional.dropout(x, d.Rate, training),
+        DropoutLayer d => Dropout(x, d.Rate),
         FlattenLayer => x.flatten(1),
         SkipLayer skip => x.add(_modules[skip.Name].forward(blobs[skip.From])),
         _ => _modules[layer.Name].forward(x),
     };
+
+    private Tensor Dropout(Tensor x, double rate)
+    {
+        if (!training || rate == 0)
+            return x;
+        var keep = rand(x.shape, x.dtype, x.device, generator: RandomSource).ge_(rate);
+        return x.mul(keep).div_(1 - rate);
+    }
 
     private Tensor Sum(ParallelLayer parallel, Tensor x, Dictionary<string, Tensor> blobs, string? capture, ref Tensor? captured)
     {

@@ -1,0 +1,97 @@
+// How a network is trained: optimizer, learning-rate schedule, regularisation, augmentation and stopping rules.
+namespace Microsoft.ML.Morphism.Training;
+
+/// <summary>The optimizers the trainer offers.</summary>
+public enum OptimizerKind
+{
+    /// <summary>SGD with (Nesterov) momentum and L2 weight decay — the default; what made morphing pay off in the reference runs.</summary>
+    Sgd,
+    /// <summary>Adam with decoupled weight decay (AdamW).</summary>
+    Adam,
+}
+
+/// <summary>How the learning rate moves over training.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Linear warm-up to the peak, then a half-cosine decay to zero at the end of the last epoch.</summary>
+    Cosine,
+    /// <summary>Linear warm-up to the peak, then constant.</summary>
+    Constant,
+}
+
+/// <summary>
+/// Everything that decides how training runs, stored with a model so that a morphed child can be
+/// refit the way its parent was trained. Defaults are the recipe that made morphing pay off on
+/// Fashion-MNIST: SGD + Nesterov momentum 0.9, cosine decay with a one-epoch warm-up, weight decay
+/// 5e-4 on conv/dense weights; augmentation is off by default (flips are wrong for digits or text).
+/// </summary>
+public sealed record TrainingRecipe
+{
+    /// <summary>Optimizer (default SGD with momentum).</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+
+    /// <summary>Peak learning rate (default 0.05 for SGD; 1e-3 is typical for Adam).</summary>
+    public double LearningRate { get; init; } = 0.05;
+
+    /// <summary>SGD momentum (Nesterov); ignored by Adam.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Weight decay on conv, dense and skip weights (biases, BatchNorm and P-activation a are not decayed).</summary>
+    public double WeightDecay { get; init; } = 5e-4;
+
+    /// <summary>Learning-rate schedule (default cosine).</summary>
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Cosine;
+
+    /// <summary>Linear warm-up length in epochs (fractions allowed; default 1, capped at half the run).</summary>
+    public double WarmupEpochs { get; init; } = 1;
+
+    /// <summary>Examples per optimizer step.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Passes over the training data.</summary>
+    public int MaxEpoch { get; init; } = 10;
+
+    /// <summary>Random translation of each training image by up to this many pixels (zero fill); 0 = off.</summary>
+    public int ShiftPixels { get; init; }
+
+    /// <summary>Mirror each training image left-right with probability ½.</summary>
+    public bool HorizontalFlip { get; init; }
+
+    /// <summary>Stop after this many epochs without a lower validation loss (needs a validation set); null = never.</summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>
+    /// Divergence rule: a batch loss above this multiple of the running mean loss (after the first
+    /// 20 batches), or a non-finite loss, stops training.
+    /// </summary>
+    public double DivergenceFactor { get; init; } = 5;
+
+    /// <summary>Seed of shuffling, augmentation and dropout (same seed, data and threads → same weights).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"LearningRate must be positive (got {LearningRate}).");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"Momentum must be in [0, 1) (got {Momentum}).");
+        if (!(WeightDecay >= 0)) throw new ArgumentException($"WeightDecay must not be negative (got {WeightDecay}).");
+        if (!(WarmupEpochs >= 0)) throw new ArgumentException($"WarmupEpochs must not be negative (got {WarmupEpochs}).");
+        if (BatchSize <= 0) throw new ArgumentException($"BatchSize must be positive (got {BatchSize}).");
+        if (MaxEpoch < 0) throw new ArgumentException($"MaxEpoch must not be negative (got {MaxEpoch}).");
+        if (ShiftPixels < 0) throw new ArgumentException($"ShiftPixels must not be negative (got {ShiftPixels}).");
+        if (EarlyStoppingPatience is <= 0) throw new ArgumentException($"EarlyStoppingPatience must be positive (got {EarlyStoppingPatience}).");
+        if (!(DivergenceFactor > 1)) throw new ArgumentException($"DivergenceFactor must be above 1 (got {DivergenceFactor}).");
+    }
+
+    /// <summary>The learning rate at a point of training (epoch progress in [0, MaxEpoch]).</summary>
+    public double LearningRateAt(double epochProgress)
+    {
+        double warmup = Math.Min(WarmupEpochs, MaxEpoch / 2.0);
+        if (warmup > 0 && epochProgress < warmup)
+            return LearningRate * Math.Max(epochProgress, 1e-3 * warmup) / warmup;
+        if (Schedule == LearningRateSchedule.Constant || MaxEpoch <= warmup)
+            return LearningRate;
+        double t = Math.Clamp((epochProgress - warmup) / (MaxEpoch - warmup), 0, 1);
+        return LearningRate * 0.5 * (1 + Math.Cos(Math.PI * t));
+    }
+}

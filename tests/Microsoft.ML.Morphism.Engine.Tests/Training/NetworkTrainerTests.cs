@@ -1,0 +1,140 @@
+using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Training;
+
+namespace Microsoft.ML.Morphism.Engine.Tests.Training;
+
+[Collection(nameof(SerialTorchTests))]
+public class NetworkTrainerTests
+{
+    private static readonly NetworkDescription Net = NetworkDescription.Parse("input(1,10,10) conv(6,3) bn relu maxpool(2) conv(8,3) prelu dropout(0.1) flatten dense(4)");
+
+    private static TrainingRecipe Recipe(int epochs = 3) => new() { MaxEpoch = epochs, BatchSize = 16, LearningRate = 0.05, Seed = 11 };
+
+    [Fact]
+    public void TrainingLowersTheLossAndLearnsTheData()
+    {
+        var data = SyntheticData.Squares(160, 4, 10, seed: 1);
+        var trainer = new NetworkTrainer(Recipe(epochs: 4));
+
+        var result = trainer.Train(Net, NetworkWeights.Initialize(Net, 1), data, SyntheticData.Squares(64, 4, 10, seed: 2));
+
+        Assert.Equal(4, result.History.Count);
+        Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss * 0.7, string.Join(", ", result.History.Select(h => h.TrainLoss)));
+        Assert.True(result.History[^1].ValidationAccuracy > 0.9);
+    }
+
+    [Fact]
+    public void SameSeedDataAndThreadsGiveBitIdenticalWeights()
+    {
+        var data = SyntheticData.Squares(96, 4, 10, seed: 1);
+        var recipe = Recipe(epochs: 2) with { ShiftPixels = 1, HorizontalFlip = true };
+
+        var a = new NetworkTrainer(recipe).Train(Net, NetworkWeights.Initialize(Net, 1), data).Weights;
+        var b = new NetworkTrainer(recipe).Train(Net, NetworkWeights.Initialize(Net, 1), data).Weights;
+        var c = new NetworkTrainer(recipe with { Seed = 12 }).Train(Net, NetworkWeights.Initialize(Net, 1), data).Weights;
+
+        Assert.All(a.Keys, key => Assert.True(a[key].Values.SequenceEqual(b[key].Values), key));
+        Assert.Contains(a.Keys, key => !a[key].Values.SequenceEqual(c[key].Values));
+    }
+
+    [Fact]
+    public void CancellationStopsBeforeTheNextBatch()
+    {
+        var data = SyntheticData.Squares(160, 4, 10, seed: 1);
+        using var cancel = new CancellationTokenSource();
+        int batches = 0;
+        var hooks = new TrainingHooks
+        {
+            CancellationToken = cancel.Token,
+            CheckAlive = () =>
+            {
+                if (++batches == 3)
+                    cancel.Cancel();
+            },
+        };
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new NetworkTrainer(Recipe()).Train(Net, NetworkWeights.Initialize(Net, 1), data, hooks: hooks));
+        Assert.Equal(3, batches);
+    }
+
+    [Fact]
+    public void DivergenceFromScratchNamesEpochAndBatch()
+    {
+        var data = SyntheticData.Squares(160, 4, 10, seed: 1);
+        var recipe = Recipe() with { LearningRate = 1e6, WarmupEpochs = 0 };
+
+        var e = Assert.Throws<TrainingDivergedException>(() => new NetworkTrainer(recipe).Train(Net, NetworkWeights.Initialize(Net, 1), data));
+
+        Assert.Contains($"epoch {e.Epoch}, batch {e.Batch}", e.Message);
+    }
+
+    [Fact]
+    public void DivergingRefitWithoutValidationReturnsTheStartingWeights()
+    {
+        var data = SyntheticData.Squares(160, 4, 10, seed: 1);
+        var start = NetworkWeights.Initialize(Net, 1);
+        var recipe = Recipe() with { LearningRate = 1e6, WarmupEpochs = 0 };
+
+        var result = new NetworkTrainer(recipe).Train(Net, start, data, hooks: new TrainingHooks { StartingWeightsAreACandidate = true });
+
+        Assert.Equal(StopReason.Diverged, result.Reason);
+        Assert.Equal(0, result.SelectedEpoch);
+        Assert.All(start.Keys, key => Assert.True(start[key].Values.SequenceEqual(result.Weights[key].Values), key));
+        Assert.Contains("keeping the starting", result.Message);
+    }
+
+    [Fact]
+    public void EarlyStoppingKeepsTheBestEpochByValidationLoss()
+    {
+        var train = SyntheticData.Squares(64, 4, 10, seed: 1);
+        var validation = SyntheticData.Squares(64, 4, 10, seed: 5);
+        var recipe = Recipe(epochs: 30) with { EarlyStoppingPatience = 1, Schedule = LearningRateSchedule.Constant, LearningRate = 0.2 };
+
+        var result = new NetworkTrainer(recipe).Train(Net, NetworkWeights.Initialize(Net, 1), train, validation);
+
+        Assert.Equal(StopReason.EarlyStopped, result.Reason);
+        var best = result.History.MinBy(h => h.ValidationLoss)!;
+        Assert.Equal(best.Epoch, result.SelectedEpoch);
+        Assert.Equal(best.ValidationLoss!.Value, new NetworkTrainer(recipe).Evaluate(Net, result.Weights, validation).Loss, 5);
+    }
+
+    [Fact]
+    public void EpochCallbackAndLogSeeEveryEpoch()
+    {
+        var data = SyntheticData.Squares(64, 4, 10, seed: 1);
+        var epochs = new List<EpochMetrics>();
+        var log = new List<string>();
+
+        new NetworkTrainer(Recipe(epochs: 2)).Train(Net, NetworkWeights.Initialize(Net, 1), data,
+            hooks: new TrainingHooks { EpochCompleted = epochs.Add, Log = log.Add });
+
+        Assert.Equal([1, 2], epochs.Select(e => e.Epoch));
+        Assert.All(epochs, e => Assert.Equal(64, e.Examples));
+        Assert.Contains(log, l => l.StartsWith("epoch 2:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CosineScheduleWarmsUpThenDecaysToZero()
+    {
+        var recipe = new TrainingRecipe { LearningRate = 0.1, MaxEpoch = 10, WarmupEpochs = 1 };
+
+        Assert.Equal(0.05, recipe.LearningRateAt(0.5), 10);
+        Assert.Equal(0.1, recipe.LearningRateAt(1), 10);
+        Assert.Equal(0.05, recipe.LearningRateAt(5.5), 10);
+        Assert.Equal(0.0, recipe.LearningRateAt(10), 10);
+    }
+
+    [Fact]
+    public void DataOfTheWrongSizeIsRejected()
+    {
+        var data = SyntheticData.Squares(16, 4, 9, seed: 1);
+
+        var e = Assert.Throws<ArgumentException>(() => new NetworkTrainer(Recipe()).Train(Net, NetworkWeights.Initialize(Net, 1), data));
+
+        Assert.Contains("takes 100 values per example but the data has 81", e.Message);
+    }
+}
+
+/// <summary>Tests that train or measure process-wide native state run one at a time.</summary>
+[CollectionDefinition(nameof(SerialTorchTests), DisableParallelization = true)]
+public sealed class SerialTorchTests;
