@@ -45,6 +45,7 @@ public sealed record MorphReport
     public ImmutableArray<MorphStep> Steps { get; init; } = [];
 
     /// <summary>True when the top-1 prediction agrees on every input the margin rule covers.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool PredictionsAgree => AgreeingInputs == MarginInputs;
 
     /// <summary>One line per figure.</summary>
@@ -91,6 +92,7 @@ public static class MorphVerifier
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        using var generator = new Generator((ulong)seed, device);
         using var parentModule = new NetworkModule(parent, parentWeights.ToPrecision(precision), device);
         using var childModule = new NetworkModule(child, childWeights.ToPrecision(precision), device);
         parentModule.eval();
@@ -98,7 +100,7 @@ public static class MorphVerifier
 
         var x = inputs is not null
             ? inputs.ToTorch(dtype, device)
-            : randn(parent.Input.WithBatch(randomInputs), dtype, device, generator: new Generator((ulong)seed, device));
+            : randn(parent.Input.WithBatch(randomInputs), dtype, device, generator: generator);
         var p = parentModule.forward(x);
         var c = childModule.forward(x);
 

@@ -1,0 +1,59 @@
+// One training or refit run inside an ML.NET host: data to batches, device and threads, progress to the host's channel.
+using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Training;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Morphism.Data;
+
+/// <summary>Shared by the trainer and the morph-and-refit estimator.</summary>
+internal static class TrainingRun
+{
+    public sealed record Settings(int? Threads, string? Device, bool CacheFeatures, long CacheLimitMegabytes,
+        CancellationToken CancellationToken, Action<EpochMetrics>? MetricsCallback, bool Refit);
+
+    public static TrainingResult Run(IHost host, string what, NetworkDescription network, NetworkWeights weights, TrainingRecipe recipe,
+        IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings)
+    {
+        using var channel = host.Start(what);
+        if (settings.Threads is { } threads)
+        {
+            if (threads <= 0)
+                throw new ArgumentOutOfRangeException(nameof(settings), $"Threads must be positive (got {threads}).");
+            TorchSharp.torch.set_num_threads(threads);
+        }
+        else
+        {
+            TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
+        }
+        var environment = host as IHostEnvironmentInternal;
+        var device = DeviceSelector.Resolve(settings.Device, environment?.GpuDeviceId, environment?.FallbackToCpu ?? false);
+
+        long limit = settings.CacheLimitMegabytes * 1024 * 1024;
+        var (trainSet, skipped, cached) = DataViewTrainingSet.Create(train, features, labels, settings.CacheFeatures, limit, host.CheckAlive);
+        if (skipped > 0)
+            channel.Warning($"Skipped {skipped} training row(s) with a missing label or a NaN/infinite feature value.");
+        ITrainingSet? validationSet = null;
+        if (validation is not null)
+        {
+            var validationFeatures = FeatureColumn.Bind(validation.Schema, features.Column.Name, features.Shape);
+            var validationLabels = LabelColumn.Bind(validation.Schema, labels.Column.Name);
+            if (validationLabels.ClassNames.Count != labels.ClassNames.Count)
+                throw new ArgumentException($"The validation set's label has {validationLabels.ClassNames.Count} classes but the training data's has {labels.ClassNames.Count}; map both with the same MapValueToKey transformer.");
+            (validationSet, long validationSkipped, _) = DataViewTrainingSet.Create(validation, validationFeatures, validationLabels, true, limit, host.CheckAlive);
+            if (validationSkipped > 0)
+                channel.Warning($"Skipped {validationSkipped} validation row(s) with a missing label or a NaN/infinite feature value.");
+        }
+        channel.Info($"{what} {network.TrainableParameterCount:N0} parameters on {device}: {trainSet.Count} rows ({(cached ? "cached in memory" : "streamed")}), " +
+                     $"{recipe.MaxEpoch} epoch(s), batch {recipe.BatchSize}, {recipe.Optimizer} peak lr {recipe.LearningRate}.");
+
+        var trainer = new NetworkTrainer(recipe, DeviceSelector.ToDevice(device));
+        return trainer.Train(network, weights, trainSet, validationSet, new TrainingHooks
+        {
+            CancellationToken = settings.CancellationToken,
+            CheckAlive = host.CheckAlive,
+            EpochCompleted = settings.MetricsCallback,
+            Log = message => channel.Info(message),
+            StartingWeightsAreACandidate = settings.Refit,
+        });
+    }
+}

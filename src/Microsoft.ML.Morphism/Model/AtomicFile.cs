@@ -1,0 +1,52 @@
+// Writes a file through a temp file in the same folder and a rename, so a failed write never destroys the previous file.
+namespace Microsoft.ML.Morphism.Model;
+
+internal static class AtomicFile
+{
+    /// <summary>Test hook: wraps the temp-file stream (e.g. to fail midway). Null in production.</summary>
+    internal static Func<Stream, Stream>? StreamWrapperForTests { get; set; }
+
+    /// <summary>
+    /// Writes <paramref name="path"/> by calling <paramref name="write"/> on a temp file next to it,
+    /// flushing it to disk, then renaming it over the target. On any failure the temp file is
+    /// deleted and the previous file, if any, is untouched.
+    /// </summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(folder);
+        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
+            {
+                var stream = StreamWrapperForTests?.Invoke(file) ?? file;
+                write(stream);
+                stream.Flush();
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

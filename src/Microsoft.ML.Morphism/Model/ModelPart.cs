@@ -1,0 +1,124 @@
+// The envelope of every binary part we store in a model .zip: magic, version, length and SHA-256, checked before use.
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Microsoft.ML.Morphism.Model;
+
+/// <summary>
+/// Writes and reads one named part of a saved model (network, weights, labels, recipe, history).
+/// Layout: "MRPH" · u16 part format · i64 payload length · payload · SHA-256(payload). A part is
+/// read in bounded chunks and its checksum verified before any of it is interpreted, so truncated,
+/// bit-flipped or spliced parts fail with an <see cref="InvalidDataException"/> naming the part,
+/// and a forged length never makes the reader allocate more than the bytes actually present.
+/// </summary>
+internal static class ModelPart
+{
+    private static readonly byte[] Magic = "MRPH"u8.ToArray();
+    private const ushort PartFormat = 1;
+    private const long MaxPayloadBytes = int.MaxValue - 64;
+
+    public static void Write(BinaryWriter writer, Action<BinaryWriter> writePayload)
+    {
+        using var buffer = new MemoryStream();
+        using (var payloadWriter = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+            writePayload(payloadWriter);
+        var payload = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        writer.Write(Magic);
+        writer.Write(PartFormat);
+        writer.Write((long)payload.Length);
+        writer.Write(payload);
+        writer.Write(SHA256.HashData(payload));
+    }
+
+    /// <summary>Reads and verifies a part, then hands its payload to <paramref name="readPayload"/>.</summary>
+    public static T Read<T>(BinaryReader reader, string part, Func<PayloadReader, T> readPayload)
+    {
+        var header = ReadExactly(reader.BaseStream, Magic.Length + sizeof(ushort) + sizeof(long), part, "header");
+        if (!header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw Corrupt(part, "it does not start with the part marker");
+        ushort format = BitConverter.ToUInt16(header, Magic.Length);
+        if (format != PartFormat)
+            throw Corrupt(part, $"its format {format} is not one this version reads ({PartFormat})");
+        long length = BitConverter.ToInt64(header, Magic.Length + sizeof(ushort));
+        if (length < 0 || length > MaxPayloadBytes)
+            throw Corrupt(part, $"it claims {length} bytes");
+        var payload = ReadExactly(reader.BaseStream, length, part, "payload");
+        var checksum = ReadExactly(reader.BaseStream, SHA256.HashSizeInBytes, part, "checksum");
+        if (!SHA256.HashData(payload).AsSpan().SequenceEqual(checksum))
+            throw Corrupt(part, "its checksum does not match its contents");
+        var payloadReader = new PayloadReader(payload, part);
+        var result = readPayload(payloadReader);
+        payloadReader.CheckAtEnd();
+        return result;
+    }
+
+    public static InvalidDataException Corrupt(string part, string problem, Exception? inner = null) =>
+        new($"The model's '{part}' part is corrupt: {problem}.", inner);
+
+    // Reads in chunks so a forged length cannot force a large allocation up front.
+    private static byte[] ReadExactly(Stream stream, long length, string part, string what)
+    {
+        using var collected = new MemoryStream();
+        var chunk = new byte[(int)Math.Min(length, 1 << 20)];
+        long remaining = length;
+        while (remaining > 0)
+        {
+            int read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, remaining));
+            if (read <= 0)
+                throw Corrupt(part, $"its {what} is truncated ({length - remaining} of {length} bytes)");
+            collected.Write(chunk, 0, read);
+            remaining -= read;
+        }
+        return collected.ToArray();
+    }
+}
+
+/// <summary>Bounds-checked reading of a verified payload; every problem names the part.</summary>
+internal sealed class PayloadReader(byte[] payload, string part)
+{
+    private int _position;
+
+    public string Part => part;
+
+    public int Remaining => payload.Length - _position;
+
+    public byte ReadByte() => Take(1)[0];
+
+    public int ReadInt32() => BitConverter.ToInt32(Take(4));
+
+    public long ReadInt64() => BitConverter.ToInt64(Take(8));
+
+    /// <summary>A count that must be in [0, max] and fit in what is left (at least <paramref name="minBytesEach"/> per item).</summary>
+    public int ReadCount(string what, int max, int minBytesEach)
+    {
+        int count = ReadInt32();
+        if (count < 0 || count > max || (long)count * minBytesEach > Remaining)
+            throw ModelPart.Corrupt(part, $"it claims {count} {what}");
+        return count;
+    }
+
+    public string ReadString(string what, int maxBytes = 1 << 20)
+    {
+        int length = ReadCount($"bytes of {what}", maxBytes, 1);
+        return System.Text.Encoding.UTF8.GetString(Take(length));
+    }
+
+    public ReadOnlySpan<byte> ReadBytes(int count) => Take(count);
+
+    public InvalidDataException Corrupt(string problem, Exception? inner = null) => ModelPart.Corrupt(part, problem, inner);
+
+    public void CheckAtEnd()
+    {
+        if (Remaining != 0)
+            throw ModelPart.Corrupt(part, $"{Remaining} unexpected bytes follow its contents");
+    }
+
+    private ReadOnlySpan<byte> Take(int count)
+    {
+        if (count < 0 || count > Remaining)
+            throw ModelPart.Corrupt(part, "it ends early");
+        var span = payload.AsSpan(_position, count);
+        _position += count;
+        return span;
+    }
+}

@@ -1,0 +1,120 @@
+// The learned state of a morphable classifier: network, weights, class names, training recipe and morph history.
+using System.Collections.Immutable;
+using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Modules;
+using Microsoft.ML.Morphism.Morphs;
+using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Training;
+
+namespace Microsoft.ML.Morphism;
+
+/// <summary>
+/// What a <see cref="MorphableImageClassifierTransformer"/> knows: the network description and its
+/// weights, the class names (in label-key order), the recipe it was trained with (refit reuses it,
+/// also for models loaded from disk), the morphs that produced it and the last morph's report.
+/// Immutable; morphing or refitting creates a new instance.
+/// </summary>
+public sealed class MorphableImageClassifierModelParameters
+{
+    private readonly Lazy<NetworkModule> _scoringModule;
+
+    /// <summary>Creates model parameters; the weights are validated against the network.</summary>
+    public MorphableImageClassifierModelParameters(NetworkDescription network, NetworkWeights weights, IReadOnlyList<string> classNames,
+        TrainingRecipe recipe, IEnumerable<MorphStep>? morphHistory = null, MorphReport? lastMorphReport = null,
+        IEnumerable<EpochMetrics>? trainingHistory = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(classNames);
+        ArgumentNullException.ThrowIfNull(recipe);
+        weights.Validate(network);
+        if (!network.Input.IsImage)
+            throw new ArgumentException($"An image classifier needs a C×H×W input; the network takes {network.Input}.");
+        if (network.Output.IsImage || network.Output.Size != classNames.Count)
+            throw new ArgumentException($"The network outputs {network.Output} but there are {classNames.Count} classes; the last layer must be dense({classNames.Count}).");
+        Network = network;
+        Weights = weights.ToPrecision(Precision.Float32);
+        ClassNames = [.. classNames];
+        Recipe = recipe;
+        MorphHistory = morphHistory?.ToImmutableArray() ?? [];
+        LastMorphReport = lastMorphReport;
+        TrainingHistory = trainingHistory?.ToImmutableArray() ?? [];
+        _scoringModule = new Lazy<NetworkModule>(CreateScoringModule, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The network description (input C×H×W, logits for each class).</summary>
+    public NetworkDescription Network { get; }
+
+    /// <summary>The weights (float32).</summary>
+    public NetworkWeights Weights { get; }
+
+    /// <summary>Class names in label-key order (key value k is ClassNames[k − 1]).</summary>
+    public ImmutableArray<string> ClassNames { get; }
+
+    /// <summary>How the network was trained; refits start from it.</summary>
+    public TrainingRecipe Recipe { get; }
+
+    /// <summary>Every morph applied since the first training, oldest first.</summary>
+    public ImmutableArray<MorphStep> MorphHistory { get; }
+
+    /// <summary>The preservation report of the last morph (measured before its refit), or null.</summary>
+    public MorphReport? LastMorphReport { get; }
+
+    /// <summary>Per-epoch metrics of the training or refit that produced these weights.</summary>
+    public ImmutableArray<EpochMetrics> TrainingHistory { get; }
+
+    /// <summary>Image channels the network takes.</summary>
+    public int ImageChannels => Network.Input.Channels;
+
+    /// <summary>Image height the network takes.</summary>
+    public int ImageHeight => Network.Input.Height;
+
+    /// <summary>Image width the network takes.</summary>
+    public int ImageWidth => Network.Input.Width;
+
+    /// <summary>A Keras-like summary of the network (morph-created layers marked).</summary>
+    public string Summary() => Network.Summary();
+
+    /// <summary>The network in eval mode for scoring, built once and shared (forward passes do not mutate it).</summary>
+    internal NetworkModule ScoringModule => _scoringModule.Value;
+
+    private NetworkModule CreateScoringModule()
+    {
+        var module = new NetworkModule(Network, Weights);
+        module.eval();
+        return module;
+    }
+
+    internal void Save(Action<string, Action<BinaryWriter>> saveStream)
+    {
+        saveStream(ModelPartsFormat.NetworkPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteNetwork(p, Network)));
+        saveStream(ModelPartsFormat.WeightsPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteWeights(p, Weights)));
+        saveStream(ModelPartsFormat.LabelsPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteLabels(p, ClassNames)));
+        saveStream(ModelPartsFormat.RecipePart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, Recipe)));
+        var history = new StoredHistory([.. MorphHistory], LastMorphReport, [.. TrainingHistory]);
+        saveStream(ModelPartsFormat.HistoryPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, history)));
+    }
+
+    internal static MorphableImageClassifierModelParameters Load(Func<string, Func<BinaryReader, object>, object?> loadStream)
+    {
+        T Part<T>(string name, Func<PayloadReader, T> read) where T : class =>
+            loadStream(name, r => ModelPart.Read(r, name, read)) as T
+            ?? throw new InvalidDataException($"The model has no '{name}' part; it was not saved by this library or is damaged.");
+
+        var network = Part(ModelPartsFormat.NetworkPart, ModelPartsFormat.ReadNetwork);
+        var weights = Part(ModelPartsFormat.WeightsPart, r => ModelPartsFormat.ReadWeights(r, network));
+        var labels = Part(ModelPartsFormat.LabelsPart, r => ModelPartsFormat.ReadLabels(r, network));
+        var recipe = Part(ModelPartsFormat.RecipePart, ModelPartsFormat.ReadRecipe);
+        var history = Part(ModelPartsFormat.HistoryPart, ModelPartsFormat.ReadJson<StoredHistory>);
+        try
+        {
+            return new MorphableImageClassifierModelParameters(network, weights, labels, recipe, history.Morphs, history.LastReport, history.Training);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The model's parts do not fit together: {e.Message}", e);
+        }
+    }
+
+    internal sealed record StoredHistory(List<MorphStep> Morphs, MorphReport? LastReport, List<EpochMetrics> Training);
+}

@@ -1,0 +1,211 @@
+// The trainer: fits a TorchSharp CNN image classifier from an IDataView, ML.NET style (Options, channels, warm start).
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Morphism.Data;
+using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Training;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Morphism;
+
+/// <summary>
+/// Trains a <see cref="MorphableImageClassifierTransformer"/>: a TorchSharp convolutional network
+/// described by <see cref="Options.Architecture"/> (text form) or <see cref="Options.Network"/>,
+/// whose last layer is a dense layer sized to the label's class count.
+/// <list type="table">
+/// <item><term>Input: label</term><description>key type (add <c>MapValueToKey</c> upstream).</description></item>
+/// <item><term>Input: features</term><description>vector of Single, C·H·W channels-first pixels (<c>ExtractPixels</c>), or an Image of H×W.</description></item>
+/// <item><term>Output: Score</term><description>vector of Single, class probabilities, slot names = class names.</description></item>
+/// <item><term>Output: PredictedLabel</term><description>key over the class names.</description></item>
+/// </list>
+/// Continue training a model with <see cref="Fit(IDataView, MorphableImageClassifierModelParameters)"/>;
+/// grow a fitted model with <c>Morph()</c> (see <see cref="MorphExtensions"/>).
+/// </summary>
+public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageClassifierTransformer>
+{
+    /// <summary>Defaults of <see cref="Options"/>.</summary>
+    public static class Defaults
+    {
+        /// <summary>Examples per optimizer step.</summary>
+        public const int BatchSize = 64;
+        /// <summary>Passes over the data.</summary>
+        public const int MaxEpoch = 10;
+        /// <summary>Peak learning rate (SGD).</summary>
+        public const double LearningRate = 0.05;
+        /// <summary>Upper bound of the in-memory feature cache.</summary>
+        public const long FeatureCacheLimitMegabytes = 2048;
+    }
+
+    /// <summary>Options of the trainer (public fields, ML.NET style).</summary>
+    public sealed class Options
+    {
+        /// <summary>Label column (key type). Default "Label".</summary>
+        public string LabelColumnName = DefaultColumnNames.Label;
+        /// <summary>Feature column (Single vector of C·H·W channels-first values, or Image). Default "Features".</summary>
+        public string FeatureColumnName = DefaultColumnNames.Features;
+        /// <summary>Score column written. Default "Score".</summary>
+        public string ScoreColumnName = DefaultColumnNames.Score;
+        /// <summary>Predicted-label column written. Default "PredictedLabel".</summary>
+        public string PredictedLabelColumnName = DefaultColumnNames.PredictedLabel;
+        /// <summary>Image height in pixels (required).</summary>
+        public int ImageHeight;
+        /// <summary>Image width in pixels (required).</summary>
+        public int ImageWidth;
+        /// <summary>Image channels: 1 (grey) or 3 (RGB), or any count for vector features. Default 1.</summary>
+        public int ImageChannels = 1;
+        /// <summary>
+        /// The hidden layers in the network text form, e.g. <c>"conv(16,3) relu maxpool(2) flatten dense(64) relu"</c>;
+        /// the output layer (dense, one unit per class) is appended. Null: <see cref="DefaultArchitecture"/> for the image shape.
+        /// </summary>
+        public string? Architecture;
+        /// <summary>A complete network (e.g. from <c>NetworkBuilder</c>) including its output layer; overrides <see cref="Architecture"/>.</summary>
+        public NetworkDescription? Network;
+        /// <summary>Optimizer. Default SGD with Nesterov momentum.</summary>
+        public OptimizerKind Optimizer = OptimizerKind.Sgd;
+        /// <summary>Peak learning rate. Default 0.05.</summary>
+        public double LearningRate = Defaults.LearningRate;
+        /// <summary>SGD momentum. Default 0.9.</summary>
+        public double Momentum = 0.9;
+        /// <summary>Weight decay on conv/dense weights. Default 5e-4.</summary>
+        public double WeightDecay = 5e-4;
+        /// <summary>Learning-rate schedule. Default cosine.</summary>
+        public LearningRateSchedule Schedule = LearningRateSchedule.Cosine;
+        /// <summary>Linear warm-up in epochs. Default 1.</summary>
+        public double WarmupEpochs = 1;
+        /// <summary>Examples per step. Default 64.</summary>
+        public int BatchSize = Defaults.BatchSize;
+        /// <summary>Passes over the data. Default 10.</summary>
+        public int MaxEpoch = Defaults.MaxEpoch;
+        /// <summary>Random shifts of up to this many pixels during training (0 = off). Default 0.</summary>
+        public int ShiftPixels;
+        /// <summary>Random left-right flips during training (wrong for digits and text). Default false.</summary>
+        public bool HorizontalFlip;
+        /// <summary>Data evaluated after every epoch; with it, the weights of the epoch with the lowest validation loss are kept.</summary>
+        public IDataView? ValidationSet;
+        /// <summary>Stop after this many epochs without a lower validation loss. Default null (never).</summary>
+        public int? EarlyStoppingPatience;
+        /// <summary>Seed of initialisation, shuffling, augmentation and dropout. Default: the MLContext seed, else 0.</summary>
+        public int? Seed;
+        /// <summary>TorchSharp intra-op threads (process-wide). Default: the machine's cores.</summary>
+        public int? Threads;
+        /// <summary>"cpu", "cuda" or "cuda:N". Default: the MLContext's GpuDeviceId (CUDA untested), else the CPU.</summary>
+        public string? Device;
+        /// <summary>Stops training within one batch (throws <see cref="OperationCanceledException"/>).</summary>
+        public CancellationToken CancellationToken;
+        /// <summary>Called after every epoch with loss, accuracies and seconds.</summary>
+        public Action<EpochMetrics>? MetricsCallback;
+        /// <summary>Decode the training data once into memory (bounded by <see cref="FeatureCacheLimitMegabytes"/>). Default true.</summary>
+        public bool CacheFeatures = true;
+        /// <summary>Largest in-memory feature cache; bigger data streams every epoch. Default 2048 MB.</summary>
+        public long FeatureCacheLimitMegabytes = Defaults.FeatureCacheLimitMegabytes;
+    }
+
+    private readonly IHost _host;
+    private readonly Options _options;
+
+    internal MorphableImageClassifierTrainer(IHostEnvironment env, Options options)
+    {
+        _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(MorphableImageClassifierTrainer));
+        _host.CheckValue(options, nameof(options));
+        _options = options;
+    }
+
+    /// <summary>The default hidden layers for an image shape: conv-BN-ReLU-pool stages (16, 32, 64 channels) down to about 7×7, then dense(64).</summary>
+    public static string DefaultArchitecture(int height, int width)
+    {
+        int stages = Math.Clamp((int)Math.Floor(Math.Log2(Math.Min(height, width) / 6.0)), 1, 3);
+        var layers = new List<string>();
+        for (int s = 0; s < stages; s++)
+            layers.Add($"conv({16 << s},3) bn relu maxpool(2)");
+        layers.Add("flatten dense(64) relu");
+        return string.Join(" ", layers);
+    }
+
+    /// <summary>Trains from scratch.</summary>
+    public MorphableImageClassifierTransformer Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>Continues training <paramref name="modelParameters"/> (same network and classes) on <paramref name="input"/>.</summary>
+    public MorphableImageClassifierTransformer Fit(IDataView input, MorphableImageClassifierModelParameters? modelParameters)
+    {
+        _host.CheckValue(input, nameof(input));
+        var shape = ImageShape();
+        var labels = LabelColumn.Bind(input.Schema, _options.LabelColumnName);
+        var features = FeatureColumn.Bind(input.Schema, _options.FeatureColumnName, modelParameters?.Network.Input ?? shape);
+        var network = modelParameters?.Network ?? BuildNetwork(shape, labels.ClassNames.Count);
+        if (network.Output.Size != labels.ClassNames.Count)
+            throw new ArgumentException($"The network outputs {network.Output.Size} scores but label column '{_options.LabelColumnName}' has {labels.ClassNames.Count} classes.");
+        var recipe = Recipe();
+        var weights = modelParameters?.Weights ?? NetworkWeights.Initialize(network, recipe.Seed);
+
+        var result = TrainingRun.Run(_host, "Training", network, weights, recipe, input, _options.ValidationSet, features, labels,
+            new TrainingRun.Settings(_options.Threads, _options.Device, _options.CacheFeatures, _options.FeatureCacheLimitMegabytes,
+                _options.CancellationToken, _options.MetricsCallback, Refit: false));
+        var model = new MorphableImageClassifierModelParameters(network, result.Weights, labels.ClassNames, recipe,
+            modelParameters?.MorphHistory, modelParameters?.LastMorphReport, result.History);
+        return new MorphableImageClassifierTransformer(_host, model, _options.FeatureColumnName, features.Column.Type,
+            _options.LabelColumnName, _options.ScoreColumnName, _options.PredictedLabelColumnName);
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        _host.CheckValue(inputSchema, nameof(inputSchema));
+        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' not found.");
+        if (!label.IsKey)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' must be a key type; add MapValueToKey.");
+        if (!inputSchema.TryFindColumn(_options.FeatureColumnName, out _))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{_options.FeatureColumnName}' not found.");
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        var scoreAnnotations = new SchemaShape(AnnotationUtils.AnnotationsForMulticlassScoreColumn(label));
+        columns[_options.ScoreColumnName] = new SchemaShape.Column(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector,
+            NumberDataViewType.Single, false, scoreAnnotations);
+        var keyAnnotations = label.Annotations.TryFindColumn(AnnotationUtils.Kinds.KeyValues, out var keyValues)
+            ? new SchemaShape([keyValues]) : new SchemaShape([]);
+        columns[_options.PredictedLabelColumnName] = new SchemaShape.Column(_options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar,
+            NumberDataViewType.UInt32, true, keyAnnotations);
+        return new SchemaShape(columns.Values);
+    }
+
+    private TensorShape ImageShape()
+    {
+        if (_options.ImageHeight <= 0 || _options.ImageWidth <= 0 || _options.ImageChannels <= 0)
+            throw new ArgumentOutOfRangeException(nameof(Options), $"Set ImageHeight, ImageWidth and ImageChannels to the input image shape (got {_options.ImageHeight}×{_options.ImageWidth}×{_options.ImageChannels}).");
+        return TensorShape.Image(_options.ImageChannels, _options.ImageHeight, _options.ImageWidth);
+    }
+
+    private NetworkDescription BuildNetwork(TensorShape shape, int classes)
+    {
+        if (_options.Network is { } network)
+        {
+            if (!network.Input.Equals(shape))
+                throw new ArgumentException($"Options.Network takes {network.Input} but the images are {shape}.");
+            return network;
+        }
+        var hidden = NetworkDescription.Parse(_options.Architecture ?? DefaultArchitecture(shape.Height, shape.Width), shape);
+        int dense = hidden.AllLayers().Count(l => l is DenseLayer) + 1;
+        var output = new DenseLayer(hidden.UniqueName($"dense{dense}"), classes);
+        return new NetworkDescription(shape, [.. hidden.Layers, output]);
+    }
+
+    private TrainingRecipe Recipe()
+    {
+        var recipe = new TrainingRecipe
+        {
+            Optimizer = _options.Optimizer,
+            LearningRate = _options.LearningRate,
+            Momentum = _options.Momentum,
+            WeightDecay = _options.WeightDecay,
+            Schedule = _options.Schedule,
+            WarmupEpochs = _options.WarmupEpochs,
+            BatchSize = _options.BatchSize,
+            MaxEpoch = _options.MaxEpoch,
+            ShiftPixels = _options.ShiftPixels,
+            HorizontalFlip = _options.HorizontalFlip,
+            EarlyStoppingPatience = _options.EarlyStoppingPatience,
+            Seed = _options.Seed ?? (_host as IHostEnvironmentInternal)?.Seed ?? 0,
+        };
+        recipe.Validate();
+        return recipe;
+    }
+}

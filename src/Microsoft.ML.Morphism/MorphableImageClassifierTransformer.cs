@@ -1,0 +1,256 @@
+// The fitted classifier: scores images with a morphable TorchSharp network inside ML.NET pipelines, and saves to/loads from .zip.
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Morphism;
+using Microsoft.ML.Morphism.Data;
+using Microsoft.ML.Morphism.Morphs;
+using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using static TorchSharp.torch;
+
+[assembly: LoadableClass(typeof(MorphableImageClassifierTransformer), null, typeof(SignatureLoadModel),
+    MorphableImageClassifierTransformer.UserName, MorphableImageClassifierTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(MorphableImageClassifierTransformer), null, typeof(SignatureLoadRowMapper),
+    MorphableImageClassifierTransformer.UserName, MorphableImageClassifierTransformer.LoaderSignature)]
+
+namespace Microsoft.ML.Morphism;
+
+/// <summary>
+/// A trained (or morphed) image classifier. Adds two columns:
+/// <list type="table">
+/// <item><term><c>Score</c></term><description>vector of Single, one probability per class (softmax of the logits); slot names = class names.</description></item>
+/// <item><term><c>PredictedLabel</c></term><description>key over the class names (the most likely class; missing when a score is NaN).</description></item>
+/// </list>
+/// Input: the feature column the trainer saw (a channels-first Single vector of C·H·W values or an
+/// H×W Image). Saved by <c>ml.Model.Save</c> and rebuilt by <c>ml.Model.Load</c> like ML.NET's own
+/// transformers; grow it with <c>Morph()</c> (see <see cref="MorphExtensions"/>).
+/// </summary>
+public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBase,
+    ISingleFeaturePredictionTransformer<MorphableImageClassifierModelParameters>
+{
+    internal const string LoaderSignature = "MorphImageClassifier";
+    internal const string UserName = "Morphable Image Classifier";
+
+    internal MorphableImageClassifierTransformer(IHostEnvironment env, MorphableImageClassifierModelParameters model,
+        string featureColumnName, DataViewType featureColumnType, string labelColumnName, string scoreColumnName, string predictedLabelColumnName)
+        : base(Contracts.CheckRef(env, nameof(env)).Register(nameof(MorphableImageClassifierTransformer)))
+    {
+        Model = model;
+        FeatureColumnName = featureColumnName;
+        FeatureColumnType = featureColumnType;
+        LabelColumnName = labelColumnName;
+        ScoreColumnName = scoreColumnName;
+        PredictedLabelColumnName = predictedLabelColumnName;
+    }
+
+    /// <summary>The network, weights, class names, recipe and morph history.</summary>
+    public MorphableImageClassifierModelParameters Model { get; }
+
+    /// <summary>The feature column read when scoring.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>The feature column's type at training time.</summary>
+    public DataViewType FeatureColumnType { get; }
+
+    /// <summary>The label column the classifier was trained on (refits read it).</summary>
+    public string LabelColumnName { get; }
+
+    /// <summary>The score column written.</summary>
+    public string ScoreColumnName { get; }
+
+    /// <summary>The predicted-label column written.</summary>
+    public string PredictedLabelColumnName { get; }
+
+    /// <summary>The network description (shortcut for <c>Model.Network</c>).</summary>
+    public NetworkDescription Network => Model.Network;
+
+    /// <summary>The morphs that produced this classifier, oldest first.</summary>
+    public IReadOnlyList<MorphStep> MorphHistory => Model.MorphHistory;
+
+    /// <summary>The preservation report of the last morph, or null.</summary>
+    public MorphReport? LastMorphReport => Model.LastMorphReport;
+
+    /// <summary>A copy with other model parameters and the same columns.</summary>
+    internal MorphableImageClassifierTransformer WithModel(MorphableImageClassifierModelParameters model) =>
+        new(Host, model, FeatureColumnName, FeatureColumnType, LabelColumnName, ScoreColumnName, PredictedLabelColumnName);
+
+    internal IHost HostEnvironment => Host;
+
+    // Format versions: 0x00010001 = version 1 (network/weights/labels/recipe/history parts with checksums).
+    private static VersionInfo GetVersionInfo() => new(
+        modelSignature: "MRPHIMGC",
+        verWrittenCur: 0x00010001,
+        verReadableCur: 0x00010001,
+        verWeCanReadBack: 0x00010001,
+        loaderSignature: LoaderSignature,
+        loaderAssemblyName: typeof(MorphableImageClassifierTransformer).Assembly.FullName);
+
+    /// <summary>Writes the classifier into an ML.NET model (called by <c>ml.Model.Save</c>).</summary>
+    protected override void SaveModel(ModelSaveContext ctx)
+    {
+        Host.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel();
+        ctx.SetVersionInfo(GetVersionInfo());
+        // *** Binary format (version 1) ***
+        // string: feature, label, score, predicted-label column names
+        // byte: feature kind (0 = Single vector, 1 = Image); int: vector size or image height, int: image width
+        // parts (ModelPart envelopes): Network, Weights, Labels, Recipe, History
+        ctx.SaveNonEmptyString(FeatureColumnName);
+        ctx.SaveNonEmptyString(LabelColumnName);
+        ctx.SaveNonEmptyString(ScoreColumnName);
+        ctx.SaveNonEmptyString(PredictedLabelColumnName);
+        if (FeatureColumnType is ImageDataViewType image)
+        {
+            ctx.Writer.Write((byte)1);
+            ctx.Writer.Write(image.Height);
+            ctx.Writer.Write(image.Width);
+        }
+        else
+        {
+            ctx.Writer.Write((byte)0);
+            ctx.Writer.Write(FeatureColumnType.GetValueCount());
+            ctx.Writer.Write(0);
+        }
+        Model.Save((name, write) => ctx.SaveBinaryStream(name, write));
+    }
+
+    // Factory method for SignatureLoadModel.
+    private static MorphableImageClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        Contracts.CheckValue(env, nameof(env));
+        env.CheckValue(ctx, nameof(ctx));
+        ctx.CheckAtModel(GetVersionInfo());
+        var feature = ctx.LoadNonEmptyString();
+        var label = ctx.LoadNonEmptyString();
+        var score = ctx.LoadNonEmptyString();
+        var predicted = ctx.LoadNonEmptyString();
+        byte kind = ctx.Reader.ReadByte();
+        int a = ctx.Reader.ReadInt32(), b = ctx.Reader.ReadInt32();
+        if (kind > 1 || a < 0 || b < 0)
+            throw new InvalidDataException($"The classifier's column header is corrupt (feature kind {kind}, sizes {a}×{b}).");
+        var model = MorphableImageClassifierModelParameters.Load((name, read) =>
+        {
+            object? result = null;
+            return ctx.TryLoadBinaryStream(name, r => result = read(r)) ? result : null;
+        });
+        DataViewType featureType = kind == 1 ? new ImageDataViewType(a, b) : new VectorDataViewType(NumberDataViewType.Single, a);
+        return new MorphableImageClassifierTransformer(env, model, feature, featureType, label, score, predicted);
+    }
+
+    // Factory method for SignatureLoadRowMapper.
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+        => Create(env, ctx).MakeRowMapper(inputSchema);
+
+    /// <summary>The row mapper that scores rows of <paramref name="schema"/> (ML.NET plumbing).</summary>
+    protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
+
+    private sealed class Mapper : MapperBase
+    {
+        private readonly MorphableImageClassifierTransformer _parent;
+        private readonly FeatureColumn _features;
+        private readonly int _classes;
+
+        public Mapper(MorphableImageClassifierTransformer parent, DataViewSchema schema)
+            : base(parent.Host, schema, parent)
+        {
+            _parent = parent;
+            _features = FeatureColumn.Bind(schema, parent.FeatureColumnName, parent.Model.Network.Input);
+            _classes = parent.Model.ClassNames.Length;
+        }
+
+        protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()
+        {
+            var names = new VBuffer<ReadOnlyMemory<char>>(_classes, [.. _parent.Model.ClassNames.Select(n => n.AsMemory())]);
+            ValueGetter<VBuffer<ReadOnlyMemory<char>>> getNames = (ref VBuffer<ReadOnlyMemory<char>> dst) => names.CopyTo(ref dst);
+            var namesType = new VectorDataViewType(TextDataViewType.Instance, _classes);
+
+            var score = new DataViewSchema.Annotations.Builder();
+            score.Add(AnnotationUtils.Kinds.SlotNames, namesType, getNames);
+            score.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance,
+                (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification.AsMemory());
+            score.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance,
+                (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.Score.AsMemory());
+
+            var predicted = new DataViewSchema.Annotations.Builder();
+            predicted.Add(AnnotationUtils.Kinds.KeyValues, namesType, getNames);
+            predicted.Add(AnnotationUtils.Kinds.ScoreColumnKind, TextDataViewType.Instance,
+                (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreColumnKind.MulticlassClassification.AsMemory());
+            predicted.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance,
+                (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.PredictedLabel.AsMemory());
+
+            return
+            [
+                new DataViewSchema.DetachedColumn(_parent.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, _classes), score.ToAnnotations()),
+                new DataViewSchema.DetachedColumn(_parent.PredictedLabelColumnName, new KeyDataViewType(typeof(uint), _classes), predicted.ToAnnotations()),
+            ];
+        }
+
+        protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
+        {
+            disposer = null;
+            var row = new RowScores(input, _features, _parent.Model, _classes);
+            if (iinfo == 0)
+            {
+                ValueGetter<VBuffer<float>> score = (ref VBuffer<float> dst) =>
+                {
+                    var scores = row.Current();
+                    var editor = VBufferEditor.Create(ref dst, _classes);
+                    scores.CopyTo(editor.Values);
+                    dst = editor.Commit();
+                };
+                return score;
+            }
+            ValueGetter<uint> predicted = (ref uint dst) => dst = row.PredictedKey();
+            return predicted;
+        }
+
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
+            col => col == _features.Column.Index && (activeOutput(0) || activeOutput(1));
+
+        protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);
+    }
+
+    /// <summary>Scores the current row once, however many output columns ask for it.</summary>
+    private sealed class RowScores(DataViewRow input, FeatureColumn features, MorphableImageClassifierModelParameters model, int classes)
+    {
+        private readonly Func<Span<float>, bool> _read = features.CreateReader(input);
+        private readonly float[] _pixels = new float[features.Size];
+        private readonly float[] _scores = new float[classes];
+        private long _position = -1;
+
+        public float[] Current()
+        {
+            if (_position == input.Position)
+                return _scores;
+            if (_read(_pixels))
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var x = tensor(_pixels, model.Network.Input.WithBatch(1));
+                var probabilities = nn.functional.softmax(model.ScoringModule.forward(x), 1);
+                probabilities.data<float>().CopyTo(_scores);
+            }
+            else
+            {
+                Array.Fill(_scores, float.NaN);
+            }
+            _position = input.Position;
+            return _scores;
+        }
+
+        public uint PredictedKey()
+        {
+            var scores = Current();
+            int best = 0;
+            for (int i = 0; i < scores.Length; i++)
+            {
+                if (float.IsNaN(scores[i]))
+                    return 0;
+                if (scores[i] > scores[best])
+                    best = i;
+            }
+            return (uint)best + 1;
+        }
+    }
+}
