@@ -13,6 +13,7 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "morph")]
 [JsonDerivedType(typeof(WidenStep), "widen")]
+[JsonDerivedType(typeof(EnlargeKernelStep), "kernel")]
 public abstract record MorphStep
 {
     /// <summary>
