@@ -14,6 +14,7 @@ namespace Microsoft.ML.Morphism.Morphs;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "morph")]
 [JsonDerivedType(typeof(WidenStep), "widen")]
 [JsonDerivedType(typeof(EnlargeKernelStep), "kernel")]
+[JsonDerivedType(typeof(AddBranchStep), "branch")]
 public abstract record MorphStep
 {
     /// <summary>
