@@ -15,6 +15,7 @@ namespace Microsoft.ML.Morphism.Morphs;
 [JsonDerivedType(typeof(WidenStep), "widen")]
 [JsonDerivedType(typeof(EnlargeKernelStep), "kernel")]
 [JsonDerivedType(typeof(AddBranchStep), "branch")]
+[JsonDerivedType(typeof(AddSkipStep), "skip")]
 public abstract record MorphStep
 {
     /// <summary>
