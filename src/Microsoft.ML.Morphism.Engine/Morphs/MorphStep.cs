@@ -16,6 +16,7 @@ namespace Microsoft.ML.Morphism.Morphs;
 [JsonDerivedType(typeof(EnlargeKernelStep), "kernel")]
 [JsonDerivedType(typeof(AddBranchStep), "branch")]
 [JsonDerivedType(typeof(AddSkipStep), "skip")]
+[JsonDerivedType(typeof(InsertBatchNormStep), "bn")]
 public abstract record MorphStep
 {
     /// <summary>
