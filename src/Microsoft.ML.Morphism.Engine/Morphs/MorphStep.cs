@@ -12,6 +12,11 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// an <see cref="ArgumentException"/> naming the layer and the valid choices.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "morph")]
+[JsonDerivedType(typeof(WidenStep), "widen")]
+[JsonDerivedType(typeof(EnlargeKernelStep), "kernel")]
+[JsonDerivedType(typeof(AddBranchStep), "branch")]
+[JsonDerivedType(typeof(AddSkipStep), "skip")]
+[JsonDerivedType(typeof(InsertBatchNormStep), "bn")]
 public abstract record MorphStep
 {
     /// <summary>

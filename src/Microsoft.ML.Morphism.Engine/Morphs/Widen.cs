@@ -1,0 +1,272 @@
+// The width morph: more channels (or units) in one layer, new units with random incoming and zero outgoing weights.
+using System.Collections.Immutable;
+using System.Globalization;
+using Microsoft.ML.Morphism.Networks;
+
+namespace Microsoft.ML.Morphism.Morphs;
+
+/// <summary>
+/// Grows the convolution or dense layer <paramref name="Layer"/> from C to <paramref name="NewWidth"/>
+/// output channels (units). The new units get random incoming weights (Gaussian with the RMS of the
+/// layer's existing weights, bias 0) and zero outgoing weights in every layer that consumes them, so
+/// the child computes exactly the parent's function for any activation while the new units are alive:
+/// their outgoing weights receive gradient from the first step. New channels are appended after the
+/// old ones, and everything between the layer and its consumers grows with it: BatchNorm (new channels
+/// normalise with mean 0, variance 1, γ 1, β 0), parallel branches that read the blob, skip
+/// connections that read or pass it, and a dense layer after <c>flatten</c> (the new
+/// (C′ − C)·H·W columns come after the old ones, where flatten puts channels c ≥ C).
+/// Plan text form: <c>widen(conv1, 32)</c>.
+/// </summary>
+/// <param name="Layer">The convolution (not grouped) or dense layer to widen.</param>
+/// <param name="NewWidth">The new number of output channels or units; must exceed the current one.</param>
+public sealed record WidenStep(string Layer, int NewWidth) : MorphStep
+{
+    /// <summary>The layers <see cref="WidenStep"/> accepts in <paramref name="network"/>: ungrouped convolutions and dense layers whose new units a later conv or dense layer absorbs.</summary>
+    public static IReadOnlyList<string> WidenableLayers(NetworkDescription network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var names = new List<string>();
+        foreach (var layer in network.AllLayers().Where(l => l is Conv2dLayer or DenseLayer))
+        {
+            try
+            {
+                WidenPropagation.Trace(network, layer.Name, newWidth: Width(layer) + 1);
+                names.Add(layer.Name);
+            }
+            catch (ArgumentException)
+            {
+                // Not widenable; the message is what Apply would report for this layer.
+            }
+        }
+        return names;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"widen({Layer}, {NewWidth})");
+
+    /// <inheritdoc/>
+    protected override MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context)
+    {
+        if (Layer is null || !network.Contains(Layer))
+            throw Invalid($"no layer named '{Layer}'. Layers that can be widened: {Choices(network)}.");
+        var location = network.Locate(Layer);
+        var layer = location.Layer(network);
+        if (layer is not (Conv2dLayer or DenseLayer))
+            throw Invalid($"'{Layer}' is a {layer.DefaultNamePrefix} layer; only convolutions and dense layers can be widened: {Choices(network)}.");
+        int width = Width(layer);
+        if (NewWidth <= width)
+            throw Invalid($"'{Layer}' already has {width} {(layer is Conv2dLayer ? "channels" : "units")}; widening must grow it " +
+                $"(a new width above {width}), shrinking or keeping the width is not a function-preserving morph.");
+
+        WidenPropagation propagation;
+        try
+        {
+            propagation = WidenPropagation.Trace(network, Layer, NewWidth);
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid($"{e.Message} Layers that can be widened: {Choices(network)}.");
+        }
+
+        Layer widened = layer switch
+        {
+            Conv2dLayer conv => conv with { OutChannels = NewWidth },
+            DenseLayer dense => dense with { Units = NewWidth },
+            _ => throw new InvalidOperationException("unreachable: checked above"),
+        };
+        var child = network.Replace(location, widened);
+        var childWeights = propagation.Apply(weights, context.NewRandom());
+        return new MorphOutcome(child, childWeights, this);
+    }
+
+    private static int Width(Layer layer) => layer switch
+    {
+        Conv2dLayer conv => conv.OutChannels,
+        DenseLayer dense => dense.Units,
+        _ => 0,
+    };
+
+    private static string Choices(NetworkDescription network)
+    {
+        var names = WidenableLayers(network);
+        return names.Count == 0 ? "(none in this network)" : string.Join(", ", names);
+    }
+}
+
+/// <summary>
+/// Where the new units of a widened layer go: which BatchNorms, consumers and skip projections must
+/// grow, found by following the widened blob forward. The new entries are always appended at the end
+/// of the channel (or feature) axis, so one (old, new) count pair describes the blob at every point.
+/// </summary>
+internal sealed class WidenPropagation
+{
+    private readonly NetworkDescription _network;
+    private readonly string _layer;
+    private readonly Widening _start;
+    private readonly List<(string Layer, Widening Growth)> _batchNorms = [];
+    private readonly List<(string Layer, Widening Growth)> _consumerInputs = [];
+    private readonly List<(string Layer, Widening Growth)> _skipOutputs = [];
+    private readonly List<(string Layer, Widening Growth)> _skipInputs = [];
+    private readonly Dictionary<string, Widening> _widenedTopLevelBlobs = new(StringComparer.Ordinal);
+
+    /// <summary>A blob's channel (or feature) count before and after widening; the new ones are last.</summary>
+    private readonly record struct Widening(int Old, int New);
+
+    private WidenPropagation(NetworkDescription network, string layer, Widening start)
+    {
+        _network = network;
+        _layer = layer;
+        _start = start;
+    }
+
+    /// <summary>Follows the new units of <paramref name="layerName"/>; an <see cref="ArgumentException"/> explains why they cannot be absorbed.</summary>
+    public static WidenPropagation Trace(NetworkDescription network, string layerName, int newWidth)
+    {
+        var location = network.Locate(layerName);
+        var layer = location.Layer(network);
+        if (layer is Conv2dLayer { Groups: not 1 } grouped)
+            throw new ArgumentException($"'{layerName}' is a grouped convolution (groups={grouped.Groups}); widening it would break its groups.");
+        var propagation = new WidenPropagation(network, layerName, new Widening(network.Shapes[layerName].Output.Channels, newWidth));
+        if (location.IsTopLevel)
+            propagation._widenedTopLevelBlobs[layerName] = propagation._start;
+
+        var live = propagation.Follow(location.Sequence(network), location.Index + 1, propagation._start, location.IsTopLevel);
+        if (live is not null)
+        {
+            if (location.IsTopLevel)
+                throw new ArgumentException($"'{layerName}' feeds the network output (the logits) with no later convolution or dense layer to take the new units with zero weights; widening it would change the output shape.");
+            var block = location.Parent!.Layer(network).Name;
+            throw new ArgumentException($"'{layerName}' is inside a branch of parallel block '{block}' and no later convolution or dense layer in that branch takes the new units, " +
+                "so the branch would produce more channels than its sibling branches, whose outputs are summed with it.");
+        }
+
+        foreach (var skip in network.Layers.OfType<SkipLayer>())
+            if (propagation._widenedTopLevelBlobs.TryGetValue(skip.From, out var growth))
+                propagation._skipInputs.Add((skip.Name, growth));
+        return propagation;
+    }
+
+    /// <summary>
+    /// Follows a widened blob through <paramref name="layers"/> from <paramref name="start"/>; returns
+    /// the widening still present at the end of the sequence, or null when a conv or dense layer took it.
+    /// </summary>
+    private Widening? Follow(ImmutableArray<Layer> layers, int start, Widening widening, bool topLevel)
+    {
+        for (int i = start; i < layers.Length; i++)
+        {
+            var layer = layers[i];
+            switch (layer)
+            {
+                case Conv2dLayer { Groups: not 1 } grouped:
+                    throw new ArgumentException($"'{_layer}' feeds grouped convolution '{grouped.Name}' (groups={grouped.Groups}), which cannot take extra input channels without breaking its groups.");
+                case Conv2dLayer or DenseLayer:
+                    _consumerInputs.Add((layer.Name, widening));
+                    return null;
+                case BatchNormLayer:
+                    _batchNorms.Add((layer.Name, widening));
+                    break;
+                case FlattenLayer:
+                    var input = _network.Shapes[layer.Name].Input;
+                    int area = input.Height * input.Width;
+                    widening = new Widening(widening.Old * area, widening.New * area);
+                    break;
+                case SkipLayer:
+                    // The skip adds its projection to a widened input: the projection needs zero rows for the new channels.
+                    _skipOutputs.Add((layer.Name, widening));
+                    break;
+                case ParallelLayer parallel:
+                    var ends = parallel.Branches.Select(branch => Follow(branch, 0, widening, topLevel: false)).ToList();
+                    if (ends.All(e => e is null))
+                        return null;
+                    if (ends.Any(e => e is null) || ends.Distinct().Count() > 1)
+                    {
+                        int passing = ends.FindIndex(e => e is not null) + 1;
+                        throw new ArgumentException($"branch {passing} of parallel block '{parallel.Name}' passes the new units of '{_layer}' to the block output while another branch absorbs them, so the summed branch outputs would no longer match.");
+                    }
+                    widening = ends[0]!.Value;
+                    break;
+                default:
+                    // Activations (P-activations share one scalar a), pooling, GAP (channel c becomes feature c)
+                    // and dropout act per channel, so they carry the new channels unchanged.
+                    break;
+            }
+            if (topLevel)
+                _widenedTopLevelBlobs[layer.Name] = widening;
+        }
+        return widening;
+    }
+
+    /// <summary>The child weights: random incoming weights for the new units, zeros wherever they are read.</summary>
+    public NetworkWeights Apply(NetworkWeights weights, GaussianRandom random)
+    {
+        var updated = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
+        WeightTensor Current(string key) => updated.TryGetValue(key, out var t) ? t : weights[key];
+
+        var weight = weights[$"{_layer}.weight"];
+        double std = RootMeanSquare(weight.Values) is > 0 and var rms ? rms : Math.Sqrt(2.0 / NetworkWeights.FanIn(weight.Shape));
+        updated[$"{_layer}.weight"] = GrowAxis(weight, axis: 0, _start.New, count => random.Normal(count, std));
+        if (weights.Contains($"{_layer}.bias"))
+            updated[$"{_layer}.bias"] = GrowAxis(weights[$"{_layer}.bias"], axis: 0, _start.New);
+
+        foreach (var (bn, growth) in _batchNorms)
+        {
+            // The new channels normalise as (x − 0) / √(1 + ε) · 1 + 0: harmless, and they are never read.
+            updated[$"{bn}.weight"] = GrowAxis(weights[$"{bn}.weight"], 0, growth.New, Filled(1.0));
+            updated[$"{bn}.bias"] = GrowAxis(weights[$"{bn}.bias"], 0, growth.New);
+            updated[$"{bn}.running_mean"] = GrowAxis(weights[$"{bn}.running_mean"], 0, growth.New);
+            updated[$"{bn}.running_var"] = GrowAxis(weights[$"{bn}.running_var"], 0, growth.New, Filled(1.0));
+        }
+        foreach (var (consumer, growth) in _consumerInputs)
+            updated[$"{consumer}.weight"] = GrowAxis(Current($"{consumer}.weight"), axis: 1, growth.New);
+        foreach (var (skip, growth) in _skipOutputs)
+            updated[$"{skip}.weight"] = GrowAxis(Current($"{skip}.weight"), axis: 0, growth.New);
+        foreach (var (skip, growth) in _skipInputs)
+            updated[$"{skip}.weight"] = GrowAxis(Current($"{skip}.weight"), axis: 1, growth.New);
+        return weights.With(updated);
+    }
+
+    private static Func<long, double[]> Filled(double value) => count =>
+    {
+        var values = new double[count];
+        Array.Fill(values, value);
+        return values;
+    };
+
+    private static double RootMeanSquare(ReadOnlySpan<double> values)
+    {
+        double sum = 0;
+        foreach (var v in values)
+            sum += v * v;
+        return values.Length == 0 ? 0 : Math.Sqrt(sum / values.Length);
+    }
+
+    /// <summary>
+    /// <paramref name="tensor"/> with its <paramref name="axis"/> grown to <paramref name="newSize"/>; the
+    /// new entries come last along that axis and take their values from <paramref name="newValues"/>
+    /// (called once with their total count, filled in row-major order), zeros when it is null.
+    /// </summary>
+    internal static WeightTensor GrowAxis(WeightTensor tensor, int axis, int newSize, Func<long, double[]>? newValues = null)
+    {
+        var shape = tensor.Shape.ToArray();
+        int oldSize = checked((int)shape[axis]);
+        long outer = shape[..axis].Aggregate(1L, (a, d) => a * d);
+        long inner = shape[(axis + 1)..].Aggregate(1L, (a, d) => a * d);
+        long oldBlock = oldSize * inner, addedBlock = (newSize - oldSize) * inner;
+        var extra = newValues?.Invoke(outer * addedBlock);
+        var source = tensor.Values;
+        var grown = new double[outer * (oldBlock + addedBlock)];
+        for (long o = 0; o < outer; o++)
+        {
+            source.Slice((int)(o * oldBlock), (int)oldBlock).CopyTo(grown.AsSpan((int)(o * (oldBlock + addedBlock))));
+            extra?.AsSpan((int)(o * addedBlock), (int)addedBlock).CopyTo(grown.AsSpan((int)(o * (oldBlock + addedBlock) + oldBlock)));
+        }
+        shape[axis] = newSize;
+        return WeightTensor.Wrap(shape, grown);
+    }
+}
+
+public sealed partial class MorphPlan
+{
+    /// <summary>Appends <c>widen(layer, newWidth)</c>: grows a conv or dense layer to <paramref name="newWidth"/> channels or units (see <see cref="WidenStep"/>).</summary>
+    public MorphPlan Widen(string layer, int newWidth) => Add(new WidenStep(layer, newWidth));
+}
