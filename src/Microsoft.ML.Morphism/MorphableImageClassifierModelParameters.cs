@@ -91,7 +91,7 @@ public sealed class MorphableImageClassifierModelParameters
         saveStream(ModelPartsFormat.WeightsPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteWeights(p, Weights)));
         saveStream(ModelPartsFormat.LabelsPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteLabels(p, ClassNames)));
         saveStream(ModelPartsFormat.RecipePart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, Recipe)));
-        var history = new StoredHistory([.. MorphHistory], LastMorphReport, [.. TrainingHistory]);
+        var history = new StoredHistory([.. MorphHistory], StoredReport.From(LastMorphReport), [.. TrainingHistory]);
         saveStream(ModelPartsFormat.HistoryPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, history)));
     }
 
@@ -108,7 +108,7 @@ public sealed class MorphableImageClassifierModelParameters
         var history = Part(ModelPartsFormat.HistoryPart, ModelPartsFormat.ReadJson<StoredHistory>);
         try
         {
-            return new MorphableImageClassifierModelParameters(network, weights, labels, recipe, history.Morphs, history.LastReport, history.Training);
+            return new MorphableImageClassifierModelParameters(network, weights, labels, recipe, history.Morphs, history.LastReport?.ToReport(history.Morphs), history.Training);
         }
         catch (ArgumentException e)
         {
@@ -116,5 +116,23 @@ public sealed class MorphableImageClassifierModelParameters
         }
     }
 
-    internal sealed record StoredHistory(List<MorphStep> Morphs, MorphReport? LastReport, List<EpochMetrics> Training);
+    // The stored forms are file-format contracts (format version 1): change them only with a new version.
+    internal sealed record StoredHistory(List<MorphStep> Morphs, StoredReport? LastReport, List<EpochMetrics> Training);
+
+    internal sealed record StoredReport(Precision Precision, int Inputs, double MaxAbsError, double MaxRelError, int MarginInputs, int AgreeingInputs,
+        double? Residual, double? Density, long ParametersBefore, long ParametersAfter, string Device, bool Tf32Enabled, int Steps)
+    {
+        public static StoredReport? From(MorphReport? r) => r is null ? null
+            : new(r.Precision, r.Inputs, r.MaxAbsError, r.MaxRelError, r.MarginInputs, r.AgreeingInputs, r.Residual, r.Density,
+                r.ParametersBefore, r.ParametersAfter, r.Device, r.Tf32Enabled, r.Steps.Length);
+
+        // The report's steps are the last Steps entries of the morph history.
+        public MorphReport ToReport(List<MorphStep> history) => new()
+        {
+            Precision = Precision, Inputs = Inputs, MaxAbsError = MaxAbsError, MaxRelError = MaxRelError, MarginInputs = MarginInputs,
+            AgreeingInputs = AgreeingInputs, Residual = Residual, Density = Density, ParametersBefore = ParametersBefore,
+            ParametersAfter = ParametersAfter, Device = Device, Tf32Enabled = Tf32Enabled,
+            Steps = [.. history.Skip(Math.Max(0, history.Count - Steps))],
+        };
+    }
 }

@@ -1,0 +1,71 @@
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.ML.Data;
+using Microsoft.ML.Morphism.Morphs;
+using Microsoft.ML.Morphism.Tests.Infrastructure;
+
+namespace Microsoft.ML.Morphism.Tests.Compatibility;
+
+/// <summary>
+/// Models saved by earlier versions keep loading and scoring exactly as they did. The committed
+/// <c>ReferenceModels/v1.zip</c> (format version 1: a trained, then widened, classifier inside a
+/// MapValueToKey → classifier → MapKeyToValue pipeline) and its recorded scores must never change.
+/// Set MORPHISM_WRITE_REFERENCE_MODEL=1 only when adding a NEW format version's reference model.
+/// </summary>
+public class ReferenceModelTests
+{
+    private static string Folder => Path.Combine(typeof(ReferenceModelTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "RepositoryRoot").Value!, "tests", "Microsoft.ML.Morphism.Tests", "Compatibility", "ReferenceModels");
+
+    [Fact]
+    public void FormatVersion1ModelLoadsAndScoresAsRecorded()
+    {
+        var modelPath = Path.Combine(Folder, "v1.zip");
+        var scoresPath = Path.Combine(Folder, "v1.scores.json");
+        if (Environment.GetEnvironmentVariable("MORPHISM_WRITE_REFERENCE_MODEL") == "1")
+            Write(modelPath, scoresPath);
+
+        var ml = new MLContext(seed: 1);
+        var model = ml.Model.Load(modelPath, out _);
+        var data = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 2, seed: 77));
+        var scored = model.Transform(data);
+        var expected = JsonSerializer.Deserialize<Recorded>(File.ReadAllText(scoresPath))!;
+
+        // Same model, same inputs: equal up to the CPU's kernel choice (oneDNN picks by instruction set).
+        var actual = scored.GetColumn<float[]>("Score").ToArray();
+        Assert.Equal(expected.Scores.Length, actual.Length);
+        Assert.All(expected.Scores.Zip(actual), p => Assert.Equal(p.First, p.Second, (a, b) => Math.Abs(a - b) <= 1e-5f));
+        Assert.Equal(expected.Predicted, scored.GetColumn<string>("PredictedLabel").ToArray());
+        var classifier = ml.Morphism().FindClassifier(model);
+        Assert.Equal(expected.Network, classifier.Network.ToString());
+        Assert.Equal(expected.History, string.Join(" ", classifier.MorphHistory));
+        Assert.NotNull(classifier.LastMorphReport);
+        Assert.True(classifier.LastMorphReport!.MaxRelError < 1e-5);
+    }
+
+    private static void Write(string modelPath, string scoresPath)
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 6, seed: 76));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.MorphableImageClassifier(new MorphableImageClassifierTrainer.Options
+            {
+                ImageHeight = SyntheticImages.Size, ImageWidth = SyntheticImages.Size, Architecture = "conv(3,3) bn relu maxpool(2) flatten",
+                MaxEpoch = 2, BatchSize = 8,
+            }))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var parent = pipeline.Fit(train);
+        var child = parent.Morph(ml, m => m.Widen("conv1", 4), new RefitOptions { MaxEpoch = 1 }).Fit(train);
+        Directory.CreateDirectory(Folder);
+        ml.Morphism().SaveModel(child, train.Schema, modelPath);
+
+        var loaded = ml.Model.Load(modelPath, out _);
+        var scored = loaded.Transform(ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 2, seed: 77)));
+        var classifier = ml.Morphism().FindClassifier(loaded);
+        var recorded = new Recorded(scored.GetColumn<float[]>("Score").ToArray(), scored.GetColumn<string>("PredictedLabel").ToArray(),
+            classifier.Network.ToString(), string.Join(" ", classifier.MorphHistory));
+        File.WriteAllText(scoresPath, JsonSerializer.Serialize(recorded, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private sealed record Recorded(float[][] Scores, string[] Predicted, string Network, string History);
+}
