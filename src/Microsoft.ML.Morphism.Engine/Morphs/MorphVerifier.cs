@@ -102,8 +102,8 @@ public static class MorphVerifier
         var p = parentModule.forward(x);
         var c = childModule.forward(x);
 
-        double maxAbs = (c - p).abs().max().item<double>();
-        double scale = p.abs().max().item<double>();
+        double maxAbs = (c - p).abs().max().to(ScalarType.Float64).item<double>();
+        double scale = p.abs().max().to(ScalarType.Float64).item<double>();
         var (margin, agree) = Agreement(p, c, maxAbs);
         return new MorphReport
         {
