@@ -152,9 +152,10 @@ public static class KernelFactorizer
     /// NetMorph dense at the smallest exact width ≥ <paramref name="atLeast"/>: it starts from
     /// <see cref="SmallestWidthMeetingCondition"/> and widens while the factorisation is not exact. The count
     /// condition is necessary but not always sufficient: when a channel count is small next to the
-    /// kernel sizes (e.g. C_j = 1 with two 3×3 kernels), the structured system has polynomial
-    /// syzygies (F2(:, a)·F1(b) − F2(:, b)·F1(a)-type null vectors) that cost it rank, and one or two
-    /// more channels are needed. <see cref="KernelFactorization.Elapsed"/> counts every attempt.
+    /// kernel sizes, the structured system has null vectors beyond the count and so less rank. E.g.
+    /// with C_j = 1, F2 fixed and F1's kernel at least F2's, setting F1's channels a and b to F2's
+    /// filters b and −a adds nothing to F2 ⊛ F1 (a Koszul syzygy), one per pair of channels; one or
+    /// two more channels then suffice. <see cref="KernelFactorization.Elapsed"/> counts every attempt.
     /// </summary>
     public static KernelFactorization NetMorphDenseSmallestWidth(Tensor kernel, int newKernelSize, int atLeast, int seed, bool balanceNorms = true)
     {
