@@ -12,6 +12,7 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// an <see cref="ArgumentException"/> naming the layer and the valid choices.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "morph")]
+[JsonDerivedType(typeof(DeepenStep), "deepen")]
 [JsonDerivedType(typeof(WidenStep), "widen")]
 [JsonDerivedType(typeof(EnlargeKernelStep), "kernel")]
 [JsonDerivedType(typeof(AddBranchStep), "branch")]
