@@ -44,10 +44,11 @@ internal static class RandomNetworks
                 builder.BatchNorm(name: $"bn{index++}");
             var kind = activation ?? Kinds[random.Next(Kinds.Length)];
             builder.Activation(kind, parametric: random.Next(4) == 0, name: $"a{index++}");
+            var activationName = $"a{index - 1}";
             var compatible = skipSources.Where(s => s.Spatial == spatial).ToList();
             if (allowBlocks && compatible.Count > 0 && random.Next(3) == 0)
                 builder.Skip(compatible[random.Next(compatible.Count)].Name, name: $"s{index++}");
-            skipSources.Add(($"a{index - 1}", spatial));
+            skipSources.Add((activationName, spatial));
             if (spatial >= 6 && random.Next(3) == 0)
             {
                 builder.MaxPool(2, name: $"mp{index++}");

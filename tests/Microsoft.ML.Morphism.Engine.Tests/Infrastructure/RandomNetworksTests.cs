@@ -11,7 +11,7 @@ public class RandomNetworksTests
     public void GeneratedNetworksAreValidRunnableAndVaried()
     {
         var kinds = new HashSet<Type>();
-        for (int seed = 0; seed < 60; seed++)
+        for (int seed = 0; seed < 300; seed++)
         {
             var net = seed % 4 == 3 ? RandomNetworks.Mlp(seed) : RandomNetworks.Cnn(seed);
             var weights = RandomNetworks.Weights(net, seed);

@@ -30,6 +30,52 @@ public class MorphableClassifierTests(ClassifierFixture fixture)
     }
 
     [Fact]
+    public void MorphOnlyChildScoresEqualTheParentsOnEveryRow()
+    {
+        var grow = fixture.Parent.Morph(Ml, m => m.Deepen(after: "conv2").Widen("conv1", 10).EnlargeKernel("conv2", 5).AddBranch("conv1", 3),
+            new RefitOptions { MaxEpoch = 0 });
+
+        var child = grow.Fit(fixture.Train);
+
+        var parentScores = ClassifierFixture.Scores(fixture.Parent, fixture.Test);
+        var childScores = ClassifierFixture.Scores(child, fixture.Test);
+        double maxDiff = parentScores.Zip(childScores).Max(p => p.First.Zip(p.Second).Max(s => Math.Abs(s.First - s.Second)));
+        Assert.True(maxDiff <= 1e-4, $"max score difference {maxDiff}");
+        var classifier = Ml.Morphism().FindClassifier(child);
+        Assert.Equal(4, classifier.MorphHistory.Count);
+        Assert.NotNull(classifier.LastMorphReport);
+        Assert.True(classifier.LastMorphReport!.MaxRelError <= 1e-4);
+        Assert.True(classifier.Network.ParameterCount > Ml.Morphism().FindClassifier(fixture.Parent).Network.ParameterCount);
+    }
+
+    [Fact]
+    public void RefitLowersTheTrainingLossFromTheMorphedStart()
+    {
+        var epochs = new List<Training.EpochMetrics>();
+        var grow = fixture.Parent.Morph(Ml, m => m.Deepen(after: "conv2"),
+            new RefitOptions { MaxEpoch = 3, LearningRate = 0.02, MetricsCallback = epochs.Add, ValidationSet = fixture.Test });
+
+        var child = grow.Fit(fixture.Train);
+
+        Assert.Equal([0, 1, 2, 3], epochs.Select(e => e.Epoch));
+        Assert.True(epochs[^1].TrainLoss < epochs[1].TrainLoss, string.Join(", ", epochs.Select(e => e.TrainLoss)));
+        var metrics = Ml.MulticlassClassification.Evaluate(child.Transform(fixture.Test));
+        Assert.True(metrics.MacroAccuracy > 0.9);
+    }
+
+    [Fact]
+    public void ParentIsNotModifiedByMorphAndRefit()
+    {
+        var before = ClassifierFixture.Scores(fixture.Parent, fixture.Test);
+        var text = Ml.Morphism().FindClassifier(fixture.Parent).Network.ToString();
+
+        fixture.Parent.Morph(Ml, m => m.Widen("conv2", 12), new RefitOptions { MaxEpoch = 1 }).Fit(fixture.Train);
+
+        Assert.Equal(text, Ml.Morphism().FindClassifier(fixture.Parent).Network.ToString());
+        Assert.Equal(before, ClassifierFixture.Scores(fixture.Parent, fixture.Test));
+    }
+
+    [Fact]
     public void PredictionEngineScoresSingleRows()
     {
         var engine = Ml.Model.CreatePredictionEngine<SyntheticImages.VectorRow, Prediction>(fixture.Parent);
