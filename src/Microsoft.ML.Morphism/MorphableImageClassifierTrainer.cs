@@ -82,6 +82,11 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         public bool HorizontalFlip;
         /// <summary>Data evaluated after every epoch; with it, the weights of the epoch with the lowest validation loss are kept.</summary>
         public IDataView? ValidationSet;
+        /// <summary>
+        /// Keep the weights of the epoch with the lowest validation loss (default true). False uses the
+        /// validation set as a monitor only (e.g. test accuracy per epoch for a plot) and keeps the last epoch.
+        /// </summary>
+        public bool SelectBestValidationEpoch = true;
         /// <summary>Stop after this many epochs without a lower validation loss. Default null (never).</summary>
         public int? EarlyStoppingPatience;
         /// <summary>Seed of initialisation, shuffling, augmentation and dropout. Default: the MLContext seed, else 0.</summary>
@@ -139,7 +144,7 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
 
         var result = TrainingRun.Run(_host, "Training", network, weights, recipe, input, _options.ValidationSet, features, labels,
             new TrainingRun.Settings(_options.Threads, _options.Device, _options.CacheFeatures, _options.FeatureCacheLimitMegabytes,
-                _options.CancellationToken, _options.MetricsCallback, Refit: false));
+                _options.CancellationToken, _options.MetricsCallback, Refit: false, _options.SelectBestValidationEpoch));
         var model = new MorphableImageClassifierModelParameters(network, result.Weights, labels.ClassNames, recipe,
             modelParameters?.MorphHistory, modelParameters?.LastMorphReport, result.History);
         return new MorphableImageClassifierTransformer(_host, model, _options.FeatureColumnName, features.Column.Type,

@@ -37,6 +37,11 @@ public sealed class RefitOptions
     public bool? HorizontalFlip;
     /// <summary>Validation data (same columns as the training data); the best epoch by validation loss is kept, the morphed weights included.</summary>
     public IDataView? ValidationSet;
+    /// <summary>
+    /// Keep the refit epoch with the lowest validation loss, the morphed weights (epoch 0) included
+    /// (default true). False uses the validation set as a monitor only and keeps the last epoch.
+    /// </summary>
+    public bool SelectBestValidationEpoch = true;
     /// <summary>Early-stopping patience in epochs. Default: the parent's.</summary>
     public int? EarlyStoppingPatience;
     /// <summary>Seed of the morph's random values and of the refit. Default: the parent's recipe seed.</summary>

@@ -119,14 +119,17 @@ public sealed class NetworkTrainer
                 }
                 else if (_recipe.EarlyStoppingPatience is { } patience && ++epochsWithoutImprovement >= patience)
                 {
-                    var message = $"Early stopping after epoch {epoch}: validation loss has not improved for {patience} epoch(s); keeping epoch {bestEpoch}.";
+                    var kept = hooks.SelectBestValidationEpoch ? $"keeping epoch {bestEpoch}" : $"keeping the last epoch (best was {bestEpoch})";
+                    var message = $"Early stopping after epoch {epoch}: validation loss has not improved for {patience} epoch(s); {kept}.";
                     hooks.Log?.Invoke(message);
-                    return new TrainingResult(best!, history, StopReason.EarlyStopped, message, bestEpoch);
+                    return hooks.SelectBestValidationEpoch
+                        ? new TrainingResult(best!, history, StopReason.EarlyStopped, message, bestEpoch)
+                        : new TrainingResult(module.ReadWeights(), history, StopReason.EarlyStopped, message, epoch);
                 }
             }
         }
 
-        if (validation is not null && best is not null)
+        if (validation is not null && best is not null && hooks.SelectBestValidationEpoch)
             return new TrainingResult(best, history, StopReason.Completed, null, bestEpoch);
         return new TrainingResult(module.ReadWeights(), history, StopReason.Completed, null, _recipe.MaxEpoch);
     }

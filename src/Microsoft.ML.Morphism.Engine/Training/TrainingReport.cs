@@ -65,4 +65,11 @@ public sealed class TrainingHooks
     /// validation set — instead of throwing.
     /// </summary>
     public bool StartingWeightsAreACandidate { get; init; }
+
+    /// <summary>
+    /// With a validation set, return the weights of the epoch with the lowest validation loss (default
+    /// true). False makes the validation set a monitor only (e.g. to plot test accuracy per epoch
+    /// without selecting on it): the last epoch's weights are returned.
+    /// </summary>
+    public bool SelectBestValidationEpoch { get; init; } = true;
 }

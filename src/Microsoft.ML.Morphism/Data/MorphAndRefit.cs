@@ -42,7 +42,7 @@ internal static class MorphAndRefit
             var validation = refit.ValidationSet is null ? null : location.Upstream(refit.ValidationSet);
             var result = TrainingRun.Run(host, "Refit", chain.Network, chain.Weights, recipe, classifierInput, validation, features!, labels,
                 new TrainingRun.Settings(refit.Threads, refit.Device, refit.CacheFeatures, refit.FeatureCacheLimitMegabytes,
-                    refit.CancellationToken, refit.MetricsCallback, Refit: true));
+                    refit.CancellationToken, refit.MetricsCallback, Refit: true, refit.SelectBestValidationEpoch));
             if (result.Message is not null)
                 channel.Warning(result.Message);
             weights = result.Weights;

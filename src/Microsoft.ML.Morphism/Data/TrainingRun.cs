@@ -9,7 +9,7 @@ namespace Microsoft.ML.Morphism.Data;
 internal static class TrainingRun
 {
     public sealed record Settings(int? Threads, string? Device, bool CacheFeatures, long CacheLimitMegabytes,
-        CancellationToken CancellationToken, Action<EpochMetrics>? MetricsCallback, bool Refit);
+        CancellationToken CancellationToken, Action<EpochMetrics>? MetricsCallback, bool Refit, bool SelectBestValidationEpoch);
 
     public static TrainingResult Run(IHost host, string what, NetworkDescription network, NetworkWeights weights, TrainingRecipe recipe,
         IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings)
@@ -54,6 +54,7 @@ internal static class TrainingRun
             EpochCompleted = settings.MetricsCallback,
             Log = message => channel.Info(message),
             StartingWeightsAreACandidate = settings.Refit,
+            SelectBestValidationEpoch = settings.SelectBestValidationEpoch,
         });
     }
 }

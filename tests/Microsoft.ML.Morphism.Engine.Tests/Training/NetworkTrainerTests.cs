@@ -99,6 +99,20 @@ public class NetworkTrainerTests
     }
 
     [Fact]
+    public void MonitorOnlyValidationKeepsTheLastEpoch()
+    {
+        var train = SyntheticData.Squares(64, 4, 10, seed: 1);
+        var validation = SyntheticData.Squares(64, 4, 10, seed: 5);
+        var recipe = Recipe(epochs: 4) with { Schedule = LearningRateSchedule.Constant, LearningRate = 0.05 };
+        var trainer = new NetworkTrainer(recipe);
+
+        var result = trainer.Train(Net, NetworkWeights.Initialize(Net, 1), train, validation, new TrainingHooks { SelectBestValidationEpoch = false });
+
+        Assert.Equal(4, result.SelectedEpoch);
+        Assert.Equal(result.History[^1].ValidationLoss!.Value, trainer.Evaluate(Net, result.Weights, validation).Loss, 5);
+    }
+
+    [Fact]
     public void EpochCallbackAndLogSeeEveryEpoch()
     {
         var data = SyntheticData.Squares(64, 4, 10, seed: 1);

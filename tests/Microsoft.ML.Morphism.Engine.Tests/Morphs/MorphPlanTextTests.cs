@@ -1,0 +1,43 @@
+using Microsoft.ML.Morphism.Morphs;
+using Microsoft.ML.Morphism.Networks;
+
+namespace Microsoft.ML.Morphism.Engine.Tests.Morphs;
+
+public class MorphPlanTextTests
+{
+    [Fact]
+    public void EveryStepsTextFormParsesBackToAnEqualStep()
+    {
+        var plan = new MorphPlan()
+            .Deepen("conv2").Deepen("conv1", kernelSize: 3, width: 48, activation: ActivationKind.TanH, method: DeepenMethod.IdMorph)
+            .Widen("conv1", 32).EnlargeKernel("conv2", 5).AddBranch("conv3").AddBranch("conv3", 3).AddSkip("conv1", "conv3").InsertBatchNorm("conv2");
+
+        var parsed = MorphPlan.Parse(plan.ToString());
+
+        Assert.Equal(plan.Steps, parsed.Steps);
+        Assert.Equal(plan.ToString(), parsed.ToString());
+    }
+
+    [Fact]
+    public void SeparatorsAndSpacingAreFlexible()
+    {
+        var parsed = MorphPlan.Parse(" deepen( conv2 ,kernel=3 ); widen(conv1,32),\n kernel(conv2, 5) ");
+
+        Assert.Equal("deepen(conv2, kernel=3) widen(conv1, 32) kernel(conv2, 5)", parsed.ToString());
+    }
+
+    [Theory]
+    [InlineData("grow(conv1)", "unknown morph")]
+    [InlineData("widen(conv1)", "expected 2 positional argument(s), got 1")]
+    [InlineData("widen(conv1, wide)", "the new width must be an integer")]
+    [InlineData("deepen(conv1, depth=2)", "unknown option 'depth'")]
+    [InlineData("deepen(conv1, method=magic)", "method must be one of netmorph, idmorph")]
+    [InlineData("deepen(conv1) + widen(conv1, 9)", "unexpected '+'")]
+    [InlineData("   ", "has no steps")]
+    public void InvalidPlanTextIsRejectedNamingTheProblem(string text, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => MorphPlan.Parse(text));
+
+        Assert.Contains(expected, e.Message);
+    }
+}
