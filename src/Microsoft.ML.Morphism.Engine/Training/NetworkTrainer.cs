@@ -58,12 +58,15 @@ public sealed class NetworkTrainer
 
         if (hooks.StartingWeightsAreACandidate)
         {
-            var start = Stopwatch.StartNew();
-            var (loss, accuracy) = validation is null ? (null as double?, null as double?) : Evaluate(module, validation, upload);
-            var metrics = new EpochMetrics(0, double.NaN, double.NaN, loss, accuracy, 0, start.Elapsed.TotalSeconds, 0);
-            Report(hooks, history, metrics);
+            // The starting weights compete with every epoch; with a validation set they are measured as epoch 0.
             best = weights.ToPrecision(Precision.Float32);
-            bestLoss = loss ?? double.PositiveInfinity;
+            if (validation is not null)
+            {
+                var start = Stopwatch.StartNew();
+                var (loss, accuracy) = Evaluate(module, validation, upload);
+                Report(hooks, history, new EpochMetrics(0, double.NaN, double.NaN, loss, accuracy, 0, start.Elapsed.TotalSeconds, 0));
+                bestLoss = loss;
+            }
         }
 
         for (int epoch = 1; epoch <= _recipe.MaxEpoch; epoch++)

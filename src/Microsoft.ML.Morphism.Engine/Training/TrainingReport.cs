@@ -47,7 +47,7 @@ public sealed class TrainingDivergedException(string message, int epoch, int bat
 /// <summary>Callbacks and controls of one training run.</summary>
 public sealed class TrainingHooks
 {
-    /// <summary>Called after every epoch (and after the epoch-0 evaluation).</summary>
+    /// <summary>Called after every epoch (and after the epoch-0 evaluation of the starting weights in refit mode with a validation set).</summary>
     public Action<EpochMetrics>? EpochCompleted { get; init; }
 
     /// <summary>Receives one-line log messages (epoch summaries, stop reasons).</summary>

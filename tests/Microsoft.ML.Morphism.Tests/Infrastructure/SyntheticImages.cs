@@ -4,7 +4,7 @@ using Microsoft.ML.Morphism.Samples;
 namespace Microsoft.ML.Morphism.Tests.Infrastructure;
 
 /// <summary>Small learnable image data: each class is a bright 5×5 square at its own place, plus noise.</summary>
-internal static class SyntheticImages
+public static class SyntheticImages
 {
     public static readonly string[] Classes = ["circle", "square", "star", "tree"];
 
