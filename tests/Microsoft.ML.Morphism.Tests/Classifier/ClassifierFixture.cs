@@ -42,6 +42,13 @@ public sealed class ClassifierFixture
 
     public static float[][] Scores(ITransformer model, IDataView data) =>
         model.Transform(data).GetColumn<float[]>("Score").ToArray();
+
+    /// <summary>The largest absolute difference between two models' scores over all rows and classes.</summary>
+    public static double MaxScoreDifference(float[][] a, float[][] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        return a.Zip(b).Max(row => row.First.Zip(row.Second).Max(s => Math.Abs(s.First - s.Second)));
+    }
 }
 
 [CollectionDefinition(nameof(ClassifierCollection))]

@@ -23,7 +23,7 @@ public class ImagePipelineTests(ImagePipelineFixture fixture)
 
         var parent = ClassifierFixture.Scores(fixture.Parent, fixture.Test);
         var morphed = ClassifierFixture.Scores(child, fixture.Test);
-        Assert.True(parent.Zip(morphed).Max(p => p.First.Zip(p.Second).Max(s => Math.Abs(s.First - s.Second))) <= 1e-4);
+        Assert.True(ClassifierFixture.MaxScoreDifference(parent, morphed) <= 1e-4);
         Assert.Equal(fixture.Parent.Transform(fixture.Test).GetColumn<string>("PredictedLabel"), child.Transform(fixture.Test).GetColumn<string>("PredictedLabel"));
     }
 
@@ -76,7 +76,7 @@ public class ImagePipelineTests(ImagePipelineFixture fixture)
         var loaded = Ml.Model.Load(dir.File("child.zip"), out _);
         var parentScores = ClassifierFixture.Scores(fixture.Parent, fixture.Test);
         var childScores = ClassifierFixture.Scores(loaded, fixture.Test);
-        Assert.True(parentScores.Zip(childScores).Max(p => p.First.Zip(p.Second).Max(s => Math.Abs(s.First - s.Second))) <= 1e-4);
+        Assert.True(ClassifierFixture.MaxScoreDifference(parentScores, childScores) <= 1e-4);
         Assert.Equal("deepen(conv2, width=32) widen(conv1, 24)", string.Join(" ", Ml.Morphism().FindClassifier(loaded).MorphHistory));
         Assert.True(upgrade.After.ParameterCount > upgrade.Before.ParameterCount);
         Assert.True(upgrade.Report.MaxRelError <= 1e-4);

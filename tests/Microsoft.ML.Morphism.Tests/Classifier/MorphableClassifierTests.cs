@@ -39,7 +39,7 @@ public class MorphableClassifierTests(ClassifierFixture fixture)
 
         var parentScores = ClassifierFixture.Scores(fixture.Parent, fixture.Test);
         var childScores = ClassifierFixture.Scores(child, fixture.Test);
-        double maxDiff = parentScores.Zip(childScores).Max(p => p.First.Zip(p.Second).Max(s => Math.Abs(s.First - s.Second)));
+        double maxDiff = ClassifierFixture.MaxScoreDifference(parentScores, childScores);
         Assert.True(maxDiff <= 1e-4, $"max score difference {maxDiff}");
         var classifier = Ml.Morphism().FindClassifier(child);
         Assert.Equal(4, classifier.MorphHistory.Count);
