@@ -1,5 +1,6 @@
 // Specific kinds of damage to a saved model, each checked in-process for the exact error a user sees.
 using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Tests.Infrastructure;
 
 namespace Microsoft.ML.Morphism.Tests.Reliability;
@@ -37,5 +38,20 @@ public class DamagedModelTests : IDisposable
         var e = Assert.ThrowsAny<Exception>(() => _ml.Model.Load(path, out _));
 
         Assert.Contains("The model's 'Weights' part is corrupt: its zip entry cannot be read", SavedModelFile.MessageChain(e));
+    }
+
+    [Fact]
+    public void UpgradeModelReportsTheDamagedPartRatherThanAReflectionWrapper()
+    {
+        var path = new SavedModelFile(_saved).DamagePart(ModelPartsFormat.WeightsPart, b =>
+        {
+            b[b.Length / 2] ^= 0x10;
+            return b;
+        }).WriteTo(_dir.File("damaged.zip"));
+
+        var e = Assert.Throws<InvalidDataException>(() => _ml.Morphism().UpgradeModel(path, _dir.File("out.zip"), new MorphPlan().Widen("conv1", 6)));
+
+        Assert.Contains("is not a valid ML.NET model or is damaged: The model's 'Weights' part is corrupt: its checksum does not match its contents", e.Message);
+        Assert.False(File.Exists(_dir.File("out.zip")));
     }
 }
