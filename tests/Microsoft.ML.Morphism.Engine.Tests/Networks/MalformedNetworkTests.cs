@@ -5,6 +5,8 @@ namespace Microsoft.ML.Morphism.Engine.Tests.Networks;
 
 public class MalformedNetworkTests
 {
+    private const string BranchJson = "input(1,12,12) parallel(conv(4,3) | conv(4,3)) relu flatten dense(4)";
+
     [Fact]
     public void FlatteningMoreValuesThanAnArrayHoldsIsAFormatError()
     {
@@ -22,5 +24,43 @@ public class MalformedNetworkTests
         var e = Assert.Throws<FormatException>(() => NetworkDescription.FromJson(json));
 
         Assert.Contains("Layer 'flatten1'", e.Message);
+    }
+
+    [Fact]
+    public void NullLayerInsideABranchIsAFormatError()
+    {
+        var json = NetworkDescription.Parse(BranchJson).ToJson();
+        int conv = json.IndexOf("{\"kind\":\"conv\"", StringComparison.Ordinal);
+        json = json[..conv] + "null" + json[(json.IndexOf('}', conv) + 1)..];
+
+        var e = Assert.Throws<FormatException>(() => NetworkDescription.FromJson(json));
+
+        Assert.Contains("A layer in a branch of 'parallel1' is null", e.Message);
+    }
+
+    [Fact]
+    public void NullBranchIsAFormatError()
+    {
+        var json = NetworkDescription.Parse(BranchJson).ToJson();
+        int start = json.IndexOf("\"branches\":[", StringComparison.Ordinal) + "\"branches\":[".Length;
+        int end = json.IndexOf(']', start) + 1;
+        json = json[..start] + "null" + json[end..];
+
+        var e = Assert.Throws<FormatException>(() => NetworkDescription.FromJson(json));
+
+        Assert.Contains("Network JSON is not valid", e.Message);
+    }
+
+    [Fact]
+    public void MissingBranchesAreAFormatError()
+    {
+        var json = NetworkDescription.Parse(BranchJson).ToJson();
+        int start = json.IndexOf(",\"branches\":", StringComparison.Ordinal);
+        int end = json.IndexOf("]]", start) + 2;
+        json = json[..start] + json[end..];
+
+        var e = Assert.Throws<FormatException>(() => NetworkDescription.FromJson(json));
+
+        Assert.Contains("Layer 'parallel1': its branches are missing", e.Message);
     }
 }
