@@ -1,6 +1,5 @@
 // Seeded damage to a saved model .zip: truncations, bit flips and splices of our parts, of ML.NET's entries and of the raw file.
 using System.IO.Compression;
-using System.Security.Cryptography;
 using Microsoft.ML.Morphism.Model;
 
 namespace Microsoft.ML.Morphism.Tests.Infrastructure;
@@ -218,8 +217,4 @@ internal static class ModelMutations
             }
         }
     }
-
-    /// <summary>SHA-256 of a float array's bytes, as the probe reports scores.</summary>
-    public static string ScoresHash(float[] scores) =>
-        Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(scores.AsSpan())));
 }

@@ -15,7 +15,6 @@ internal static class SmallModels
         Architecture = Architecture,
         MaxEpoch = epochs,
         BatchSize = 8,
-        Threads = 1,
     };
 
     /// <summary>MapValueToKey → classifier → MapKeyToValue, trained on synthetic vectors.</summary>
