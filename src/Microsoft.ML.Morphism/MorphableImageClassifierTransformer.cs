@@ -134,6 +134,12 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             object? result = null;
             return ctx.TryLoadBinaryStream(name, r => result = read(r)) ? result : null;
         });
+        // Sizes are 0 when the training column's size was unknown (variable vectors, unsized images).
+        var input = model.Network.Input;
+        if (kind == 0 && (b != 0 || (a != 0 && a != input.Size)))
+            throw new InvalidDataException($"The classifier's column header is corrupt: it declares a vector of {a} values but the network takes {input}.");
+        if (kind == 1 && (a != 0 || b != 0) && (a != input.Height || b != input.Width))
+            throw new InvalidDataException($"The classifier's column header is corrupt: it declares {b}×{a} images but the network takes {input}.");
         DataViewType featureType = kind == 1 ? new ImageDataViewType(a, b) : new VectorDataViewType(NumberDataViewType.Single, a);
         return new MorphableImageClassifierTransformer(env, model, feature, featureType, label, score, predicted);
     }

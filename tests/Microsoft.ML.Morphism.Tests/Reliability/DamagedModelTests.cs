@@ -54,4 +54,24 @@ public class DamagedModelTests : IDisposable
         Assert.Contains("is not a valid ML.NET model or is damaged: The model's 'Weights' part is corrupt: its checksum does not match its contents", e.Message);
         Assert.False(File.Exists(_dir.File("out.zip")));
     }
+
+    [Fact]
+    public void ColumnHeaderThatDisagreesWithTheNetworkIsRejected()
+    {
+        // The classifier's own header (after ML.NET's string ids): feature kind 0 = vector, its size 144, 0.
+        var file = new SavedModelFile(_saved);
+        var header = file.EntryOf(ModelPartsFormat.WeightsPart).Replace("Weights", "Model.key", StringComparison.Ordinal);
+        byte[] stored = [0, .. BitConverter.GetBytes(144), .. BitConverter.GetBytes(0)];
+        var content = ModelMutations.ReadEntry(_saved, header);
+        int at = content.AsSpan().IndexOf(stored);
+        Assert.True(at > 0 && content.AsSpan(at + 1).IndexOf(stored) < 0, "the header's feature size is found exactly once");
+        BitConverter.GetBytes(7).CopyTo(content, at + 1);
+        var path = _dir.File("damaged.zip");
+        File.WriteAllBytes(path, ModelMutations.ReplaceEntry(_saved, header, content));
+
+        var e = Assert.ThrowsAny<Exception>(() => _ml.Model.Load(path, out _));
+
+        Assert.Contains("The classifier's column header is corrupt: it declares a vector of 7 values but the network takes 1×12×12",
+            SavedModelFile.MessageChain(e));
+    }
 }
