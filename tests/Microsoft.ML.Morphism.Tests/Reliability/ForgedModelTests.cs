@@ -9,7 +9,8 @@ namespace Microsoft.ML.Morphism.Tests.Reliability;
 /// <summary>
 /// A checksum only proves a part is what was written, not that it is safe: a forged or buggy writer
 /// can envelope any payload. Every part below carries a valid length and SHA-256, so only the content
-/// checks can reject it — and they must, before a tensor (or a buffer sized from the claim) exists.
+/// checks can reject it — and they must, before a tensor (or a buffer sized from the claim) exists:
+/// each load may allocate at most 64 MB of managed memory.
 /// </summary>
 public class ForgedModelTests : IDisposable
 {
@@ -114,10 +115,32 @@ public class ForgedModelTests : IDisposable
         AssertContains("The model's 'Weights' part is corrupt: unknown precision code 7", chain);
     }
 
+    [Theory]
+    [InlineData(1L << 30)] // 1 GiB: below the envelope's limit, so only the chunked read keeps it from being allocated
+    [InlineData(1L << 40)]
+    public void PartClaimingMoreBytesThanItHoldsIsRejected(long claimed)
+    {
+        var model = new SavedModelFile(_saved).DamagePart(ModelPartsFormat.RecipePart, envelope =>
+        {
+            BitConverter.GetBytes(claimed).CopyTo(envelope, 6); // after "MRPH" and the u16 format
+            return envelope;
+        });
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Recipe' part is corrupt:", chain);
+        AssertContains($"{claimed}", chain);
+    }
+
+    // Loads a forged model, which must fail, allocating no more than a small model's load does.
     private string LoadFailure(SavedModelFile model)
     {
+        const long allocationLimit = 64L << 20;
         var path = model.WriteTo(_dir.File("forged.zip"));
+        long before = GC.GetAllocatedBytesForCurrentThread();
         var e = Assert.ThrowsAny<Exception>(() => _ml.Model.Load(path, out _));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < allocationLimit, $"loading the forged model allocated {allocated >> 20} MB");
         return SavedModelFile.MessageChain(e);
     }
 
