@@ -19,6 +19,8 @@ if (args.Length != 2)
     return 2;
 }
 
+// Lets a test check that a crash is attributed to the right model: FailFast ends the process the way a native crash would.
+int? failFastAt = int.TryParse(Environment.GetEnvironmentVariable("MORPHISM_PROBE_FAIL_FAST_AT"), out var at) ? at : null;
 var output = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true };
 var paths = File.ReadAllLines(args[0]).Where(line => line.Length > 0).ToArray();
 // ML.NET extracts model entries to temp folders; keep them next to the models, which the test deletes.
@@ -27,6 +29,8 @@ var input = ml.Data.LoadFromBinary(args[1]);
 for (int i = 0; i < paths.Length; i++)
 {
     output.WriteLine(JsonSerializer.Serialize(new { Index = i, Outcome = "begin" }));
+    if (i == failFastAt)
+        Environment.FailFast("simulated native crash");
     try
     {
         var model = ml.Model.Load(paths[i], out _);

@@ -32,8 +32,11 @@ internal static class CorruptModelProbeProcess
         .GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "CorruptModelProbePath").Value!;
 
-    /// <summary>Loads each of <paramref name="models"/> and scores <paramref name="inputIdv"/> with it, in one child process.</summary>
-    public static ProbeRun Run(IReadOnlyList<string> models, string inputIdv, string listPath, TimeSpan timeout)
+    /// <summary>
+    /// Loads each of <paramref name="models"/> and scores <paramref name="inputIdv"/> with it, in one child process;
+    /// <paramref name="failFastAt"/> makes the probe die abruptly on that model (to test the attribution).
+    /// </summary>
+    public static ProbeRun Run(IReadOnlyList<string> models, string inputIdv, string listPath, TimeSpan timeout, int? failFastAt = null)
     {
         File.WriteAllLines(listPath, models);
         var info = new ProcessStartInfo("dotnet", [ProbePath, listPath, inputIdv])
@@ -41,6 +44,8 @@ internal static class CorruptModelProbeProcess
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (failFastAt is { } index)
+            info.Environment["MORPHISM_PROBE_FAIL_FAST_AT"] = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(info)!;
         var lines = new List<string>();

@@ -71,6 +71,26 @@ public class CorruptModelFuzzTests(ITestOutputHelper output)
         Assert.All(ModelMutations.Parts, part => Assert.Contains(mutations, m => m.Kind == DamageKind.PartBytes && m.Part == part));
     }
 
+    [Fact]
+    public void AProbeThatDiesIsReportedWithTheModelItWasLoading()
+    {
+        using var dir = new TempDirectory();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 2, seed: 1));
+        SmallModels.Save(ml, SmallModels.Train(ml, data), data.Schema, dir.File("model.zip"));
+        var input = dir.File("input.idv");
+        using (var stream = File.Create(input))
+            ml.Data.SaveAsBinary(data, stream);
+
+        var run = CorruptModelProbeProcess.Run([dir.File("model.zip"), dir.File("model.zip"), dir.File("model.zip")], input, dir.File("models.txt"),
+            ProbeTimeout, failFastAt: 1);
+
+        Assert.False(run.TimedOut);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Equal(1, run.Unfinished);
+        Assert.True(run.Outcomes[0].Scored, run.Outcomes[0].MessageChain);
+    }
+
     // Null when the outcome is what the damage allows; else what went wrong.
     private static string? Check(ModelMutation mutation, ProbeOutcome outcome, string undamagedScores)
     {
