@@ -85,6 +85,7 @@ public class ForgedModelTests : IDisposable
 
         AssertContains("The model's 'Network' part is corrupt: Network JSON is not valid", chain);
         AssertContains("'lstm'", chain);
+        Assert.DoesNotContain("..", chain, StringComparison.Ordinal);
     }
 
     [Fact]
