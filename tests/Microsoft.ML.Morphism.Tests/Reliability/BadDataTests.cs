@@ -97,6 +97,27 @@ public class BadDataTests
     }
 
     [Fact]
+    public void RefitOnNoRowsIsRejected()
+    {
+        var model = SmallModels.Train(_ml, _ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(4, seed: 1)));
+        var empty = _ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 1, seed: 1).Take(0));
+
+        var e = Assert.Throws<ArgumentException>(() => model.Morph(_ml, m => m.Widen("conv1", 6), new RefitOptions { MaxEpoch = 1 }).Fit(empty));
+
+        Assert.Contains("The training data has no rows", e.Message);
+    }
+
+    [Fact]
+    public void ScoringNoRowsGivesNoRows()
+    {
+        var model = SmallModels.Train(_ml, _ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(4, seed: 1)));
+
+        var scored = model.Transform(_ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 1, seed: 1).Take(0)));
+
+        Assert.Empty(ScoresOf(scored));
+    }
+
+    [Fact]
     public void TrainingOnOnlyUnusableRowsIsRejected()
     {
         var rows = SyntheticImages.Vectors(perClass: 1, seed: 1);
