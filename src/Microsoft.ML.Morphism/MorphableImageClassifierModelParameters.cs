@@ -97,9 +97,25 @@ public sealed class MorphableImageClassifierModelParameters
 
     internal static MorphableImageClassifierModelParameters Load(Func<string, Func<BinaryReader, object>, object?> loadStream)
     {
-        T Part<T>(string name, Func<PayloadReader, T> read) where T : class =>
-            loadStream(name, r => ModelPart.Read(r, name, read)) as T
-            ?? throw new InvalidDataException($"The model has no '{name}' part; it was not saved by this library or is damaged.");
+        T Part<T>(string name, Func<PayloadReader, T> read) where T : class
+        {
+            bool reached = false;
+            object? part;
+            try
+            {
+                part = loadStream(name, r =>
+                {
+                    reached = true;
+                    return ModelPart.Read(r, name, read);
+                });
+            }
+            catch (Exception e) when (!reached && e is InvalidDataException or IOException)
+            {
+                // The zip layer failed to inflate the entry (e.g. damaged compressed bytes) before our reader saw it.
+                throw ModelPart.Corrupt(name, $"its zip entry cannot be read ({e.Message})", e);
+            }
+            return part as T ?? throw new InvalidDataException($"The model has no '{name}' part; it was not saved by this library or is damaged.");
+        }
 
         var network = Part(ModelPartsFormat.NetworkPart, ModelPartsFormat.ReadNetwork);
         var weights = Part(ModelPartsFormat.WeightsPart, r => ModelPartsFormat.ReadWeights(r, network));

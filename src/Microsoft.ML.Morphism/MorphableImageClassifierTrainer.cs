@@ -20,6 +20,17 @@ namespace Microsoft.ML.Morphism;
 /// </list>
 /// Continue training a model with <see cref="Fit(IDataView, MorphableImageClassifierModelParameters)"/>;
 /// grow a fitted model with <c>Morph()</c> (see <see cref="MorphExtensions"/>).
+/// <para>Bad data (the same rules apply to a refit and to the validation set):</para>
+/// <list type="bullet">
+/// <item>A row with a missing label (key 0) or a NaN/infinite feature value is skipped; the channel
+/// warns "Skipped N training row(s) ...". Data with no usable row: <see cref="ArgumentException"/>
+/// ("The training data has no rows" / "has no usable rows").</item>
+/// <item>A label with fewer than 2 classes: <see cref="ArgumentOutOfRangeException"/> naming the column.</item>
+/// <item>A feature column whose declared size does not match C·H·W (vector) or H×W (Image):
+/// <see cref="ArgumentOutOfRangeException"/> at <c>Fit</c>, saying what to fix. A row of a
+/// variable-size vector or unsized Image column that does not match: <see cref="InvalidOperationException"/>
+/// naming the row (ML.NET's parallel cursors may wrap it; it is then the inner exception).</item>
+/// </list>
 /// </summary>
 public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageClassifierTransformer>
 {

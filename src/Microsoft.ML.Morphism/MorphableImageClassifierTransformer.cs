@@ -25,6 +25,13 @@ namespace Microsoft.ML.Morphism;
 /// Input: the feature column the trainer saw (a channels-first Single vector of C·H·W values or an
 /// H×W Image). Saved by <c>ml.Model.Save</c> and rebuilt by <c>ml.Model.Load</c> like ML.NET's own
 /// transformers; grow it with <c>Morph()</c> (see <see cref="MorphExtensions"/>).
+/// <para>Scoring reads only the feature column: the label column may be absent or hold values never
+/// seen in training. A row with a NaN or infinite feature value scores NaN in every slot and a
+/// missing PredictedLabel (key 0), whatever the network would make of it; other rows are unaffected.
+/// A feature column of the wrong declared size fails when the transformer binds to it
+/// (<see cref="ArgumentOutOfRangeException"/>); a variable-size vector or unsized image of the wrong
+/// size fails at its row (<see cref="InvalidOperationException"/>). The transformer may be used from
+/// several threads at once (separate cursors, one PredictionEngine per thread).</para>
 /// </summary>
 public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBase,
     ISingleFeaturePredictionTransformer<MorphableImageClassifierModelParameters>
@@ -134,6 +141,12 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             object? result = null;
             return ctx.TryLoadBinaryStream(name, r => result = read(r)) ? result : null;
         });
+        // Sizes are 0 when the training column's size was unknown (variable vectors, unsized images).
+        var input = model.Network.Input;
+        if (kind == 0 && (b != 0 || (a != 0 && a != input.Size)))
+            throw new InvalidDataException($"The classifier's column header is corrupt: it declares a vector of {a} values but the network takes {input}.");
+        if (kind == 1 && (a != 0 || b != 0) && (a != input.Height || b != input.Width))
+            throw new InvalidDataException($"The classifier's column header is corrupt: it declares {b}×{a} images but the network takes {input}.");
         DataViewType featureType = kind == 1 ? new ImageDataViewType(a, b) : new VectorDataViewType(NumberDataViewType.Single, a);
         return new MorphableImageClassifierTransformer(env, model, feature, featureType, label, score, predicted);
     }

@@ -1,4 +1,5 @@
 // Catalog entry points: ml.MulticlassClassification.Trainers.MorphableImageClassifier(...) and ml.Morphism() for the rest.
+using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Morphism;
@@ -123,9 +124,14 @@ namespace Microsoft.ML.Morphism
                 var model = _ml.Model.Load(path, out var schema);
                 return (model, schema);
             }
-            catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or TargetInvocationException)
             {
-                throw new InvalidDataException($"'{path}' is not a valid ML.NET model or is damaged: {e.Message}", e);
+                // ML.NET builds each transformer by reflection, so a loader's own error arrives wrapped in
+                // TargetInvocationExceptions whose message says nothing; report the loader's message.
+                var cause = e;
+                while (cause is TargetInvocationException { InnerException: { } inner })
+                    cause = inner;
+                throw new InvalidDataException($"'{path}' is not a valid ML.NET model or is damaged: {cause.Message}", e);
             }
         }
     }

@@ -248,7 +248,14 @@ public sealed record FlattenLayer(string Name) : Layer(Name)
     /// <inheritdoc/>
     public override string DefaultNamePrefix => "flatten";
 
-    internal override TensorShape InferShape(TensorShape input, ShapeScope scope) => TensorShape.Vector(checked((int)input.Size));
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope)
+    {
+        // In double: three int dimensions can overflow a long.
+        double size = input.Dimensions.Aggregate(1.0, (a, d) => a * d);
+        if (size > int.MaxValue)
+            throw Invalid($"flattening {input} gives {size:G4} values, more than a vector holds ({int.MaxValue:N0}).");
+        return TensorShape.Vector((int)size);
+    }
 }
 
 /// <summary>

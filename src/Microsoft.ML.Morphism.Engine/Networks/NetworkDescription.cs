@@ -24,6 +24,7 @@ public sealed partial class NetworkDescription : IEquatable<NetworkDescription>
         Layers = [.. layers];
         if (Layers.IsEmpty)
             throw new ArgumentException("A network needs at least one layer.", nameof(layers));
+        CheckStructure(Layers, "at the top level");
         CheckNames(Layers);
 
         _scope = new ShapeScope(input);
@@ -144,6 +145,22 @@ public sealed partial class NetworkDescription : IEquatable<NetworkDescription>
         var parallel = (ParallelLayer)layers[index];
         var branches = parallel.Branches.SetItem(branch, ReplaceIn(parallel.Branches[branch], path, depth + 1, start, count, replacement));
         return layers.SetItem(index, parallel with { Branches = branches });
+    }
+
+    // Deserialised descriptions can hold nulls and default arrays that records' constructors never see.
+    private static void CheckStructure(ImmutableArray<Layer> layers, string where)
+    {
+        foreach (var layer in layers)
+        {
+            if (layer is null)
+                throw new ArgumentException($"A layer {where} is null.");
+            if (layer is not ParallelLayer parallel)
+                continue;
+            if (parallel.Branches.IsDefault || parallel.Branches.Any(b => b.IsDefault))
+                throw new ArgumentException($"Layer '{parallel.Name}': its branches are missing.");
+            foreach (var branch in parallel.Branches)
+                CheckStructure(branch, $"in a branch of '{parallel.Name}'");
+        }
     }
 
     private static void CheckNames(ImmutableArray<Layer> layers)

@@ -16,7 +16,7 @@ internal static class DataViewTrainingSet
     public static (ITrainingSet Set, long SkippedRows, bool Cached) Create(IDataView data, FeatureColumn features, LabelColumn labels,
         bool cache, long cacheLimitBytes, Action? checkAlive = null)
     {
-        long rows = data.GetRowCount() ?? CountRows(data, labels);
+        long rows = data.GetRowCount() ?? CountRows(data, labels, checkAlive);
         if (rows == 0)
             throw new ArgumentException("The training data has no rows.");
         bool fits = cache && rows * features.Size * sizeof(float) <= cacheLimitBytes;
@@ -25,7 +25,7 @@ internal static class DataViewTrainingSet
             var (set, skipped) = ReadAll(data, features, labels, checkAlive);
             return (set, skipped, true);
         }
-        var (valid, skippedRows) = CountValid(data, features, labels);
+        var (valid, skippedRows) = CountValid(data, features, labels, checkAlive);
         if (valid == 0)
             throw new ArgumentException($"The training data has no usable rows: all {skippedRows} have a missing label or a non-finite feature value.");
         return (new StreamingSet(data, features, labels, valid, checkAlive), skippedRows, false);
@@ -75,16 +75,20 @@ internal static class DataViewTrainingSet
         return (new InMemoryTrainingSet(all, [.. labelList], features.Size), skipped);
     }
 
-    private static long CountRows(IDataView data, LabelColumn labels)
+    private static long CountRows(IDataView data, LabelColumn labels, Action? checkAlive)
     {
         long count = 0;
         using var cursor = data.GetRowCursor([labels.Column]);
         while (cursor.MoveNext())
+        {
+            if ((cursor.Position & 1023) == 0)
+                checkAlive?.Invoke();
             count++;
+        }
         return count;
     }
 
-    private static (int Valid, long Skipped) CountValid(IDataView data, FeatureColumn features, LabelColumn labels)
+    private static (int Valid, long Skipped) CountValid(IDataView data, FeatureColumn features, LabelColumn labels, Action? checkAlive)
     {
         int valid = 0;
         long skipped = 0;
@@ -94,6 +98,8 @@ internal static class DataViewTrainingSet
         var readLabel = labels.CreateReader(cursor);
         while (cursor.MoveNext())
         {
+            if ((cursor.Position & 1023) == 0)
+                checkAlive?.Invoke();
             if (readLabel() >= 0 && readFeatures(buffer))
                 valid++;
             else

@@ -29,7 +29,13 @@ internal static class TrainingRun
         var device = DeviceSelector.Resolve(settings.Device, environment?.GpuDeviceId, environment?.FallbackToCpu ?? false);
 
         long limit = settings.CacheLimitMegabytes * 1024 * 1024;
-        var (trainSet, skipped, cached) = DataViewTrainingSet.Create(train, features, labels, settings.CacheFeatures, limit, host.CheckAlive);
+        // Decoding a large data set can take longer than all the training; the token must stop it too.
+        void CheckAlive()
+        {
+            settings.CancellationToken.ThrowIfCancellationRequested();
+            host.CheckAlive();
+        }
+        var (trainSet, skipped, cached) = DataViewTrainingSet.Create(train, features, labels, settings.CacheFeatures, limit, CheckAlive);
         if (skipped > 0)
             channel.Warning($"Skipped {skipped} training row(s) with a missing label or a NaN/infinite feature value.");
         ITrainingSet? validationSet = null;
@@ -39,7 +45,7 @@ internal static class TrainingRun
             var validationLabels = LabelColumn.Bind(validation.Schema, labels.Column.Name);
             if (validationLabels.ClassNames.Count != labels.ClassNames.Count)
                 throw new ArgumentException($"The validation set's label has {validationLabels.ClassNames.Count} classes but the training data's has {labels.ClassNames.Count}; map both with the same MapValueToKey transformer.");
-            (validationSet, long validationSkipped, _) = DataViewTrainingSet.Create(validation, validationFeatures, validationLabels, true, limit, host.CheckAlive);
+            (validationSet, long validationSkipped, _) = DataViewTrainingSet.Create(validation, validationFeatures, validationLabels, true, limit, CheckAlive);
             if (validationSkipped > 0)
                 channel.Warning($"Skipped {validationSkipped} validation row(s) with a missing label or a NaN/infinite feature value.");
         }

@@ -52,8 +52,9 @@ internal static class ModelPart
         return result;
     }
 
+    // Problems often quote another exception's message, which ends with its own full stop.
     public static InvalidDataException Corrupt(string part, string problem, Exception? inner = null) =>
-        new($"The model's '{part}' part is corrupt: {problem}.", inner);
+        new($"The model's '{part}' part is corrupt: {problem.TrimEnd('.')}.", inner);
 
     // Reads in chunks so a forged length cannot force a large allocation up front.
     private static byte[] ReadExactly(Stream stream, long length, string part, string what)

@@ -1,0 +1,158 @@
+// Forged model parts with valid checksums: huge shapes and unknown layer kinds are rejected before anything is allocated.
+using System.Text;
+using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Tests.Infrastructure;
+
+namespace Microsoft.ML.Morphism.Tests.Reliability;
+
+/// <summary>
+/// A checksum only proves a part is what was written, not that it is safe: a forged or buggy writer
+/// can envelope any payload. Every part below carries a valid length and SHA-256, so only the content
+/// checks can reject it — and they must, before a tensor (or a buffer sized from the claim) exists:
+/// each load may allocate at most 64 MB of managed memory.
+/// </summary>
+public class ForgedModelTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly MLContext _ml = new(seed: 1);
+    private readonly byte[] _saved;
+
+    public ForgedModelTests()
+    {
+        var data = _ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 4, seed: 1));
+        _saved = SmallModels.Save(_ml, SmallModels.Train(_ml, data), data.Schema, _dir.File("model.zip"));
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void WeightsClaimingTwoToTheFortyValuesAreRejected()
+    {
+        var model = new SavedModelFile(_saved).Forge(ModelPartsFormat.WeightsPart, w =>
+        {
+            w.Write((byte)Precision.Float32);
+            w.Write(1); // one tensor
+            WriteString(w, "conv1.weight");
+            w.Write(2); // rank 2: [2^20, 2^20] = 2^40 values, 4 TiB as float32
+            w.Write(1L << 20);
+            w.Write(1L << 20);
+            w.Write(new byte[64]);
+        });
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Weights' part is corrupt: tensor 'conv1.weight' claims shape [1048576", chain);
+        AssertContains("more values than the part holds", chain);
+    }
+
+    [Fact]
+    public void NetworkWhoseLayerOutputIsHugeIsRejected()
+    {
+        // Consistent and tiny in parameters, but one conv output is 4×40010×40010 (25.6 GB per example as float32):
+        // scoring a single row would ask the native allocator for it.
+        var network = NetworkDescription.Parse("input(1,12,12) conv(4,3,pad=20000) gap dense(4)");
+        var model = new SavedModelFile(_saved).ForgeNetwork(network, NetworkWeights.Initialize(network, seed: 1));
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Network' part is corrupt: layer 'conv1' outputs 4×40010×40010 values per example", chain);
+    }
+
+    [Fact]
+    public void NetworkWhoseInputIsHugeIsRejected()
+    {
+        // 2^40 values per example, and no layer has parameters that depend on the input size.
+        var json = NetworkDescription.Parse("input(1,12,12) conv(4,3) gap dense(4)").ToJson()
+            .Replace("\"input\":[1,12,12]", "\"input\":[1,1048576,1048576]", StringComparison.Ordinal);
+        Assert.Contains("1048576", json);
+        var model = new SavedModelFile(_saved).Forge(ModelPartsFormat.NetworkPart, w => WriteString(w, json));
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Network' part is corrupt: the input is 1×1048576×1048576 values per example", chain);
+    }
+
+    [Fact]
+    public void UnknownLayerKindIsRejected()
+    {
+        var json = NetworkDescription.Parse("input(1,12,12) conv(4,3) relu maxpool(2) flatten dense(4)").ToJson()
+            .Replace("\"kind\":\"flatten\"", "\"kind\":\"lstm\"", StringComparison.Ordinal);
+        Assert.Contains("lstm", json);
+        var model = new SavedModelFile(_saved).Forge(ModelPartsFormat.NetworkPart, w => WriteString(w, json));
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Network' part is corrupt: Network JSON is not valid", chain);
+        AssertContains("'lstm'", chain);
+        Assert.DoesNotContain("..", chain, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NullLayerInsideABranchIsRejected()
+    {
+        var json = NetworkDescription.Parse("input(1,12,12) parallel(conv(4,3) | conv(4,3)) relu maxpool(2) flatten dense(4)").ToJson();
+        int conv = json.IndexOf("{\"kind\":\"conv\"", StringComparison.Ordinal);
+        json = json[..conv] + "null" + json[(json.IndexOf('}', conv) + 1)..];
+        var model = new SavedModelFile(_saved).Forge(ModelPartsFormat.NetworkPart, w => WriteString(w, json));
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Network' part is corrupt: Network JSON is not valid", chain);
+    }
+
+    [Fact]
+    public void UnknownPrecisionCodeIsRejected()
+    {
+        var model = new SavedModelFile(_saved).DamagePart(ModelPartsFormat.WeightsPart, envelope =>
+        {
+            var payload = ModelMutations.Payload(envelope);
+            payload[0] = 7;
+            return ModelMutations.Envelope(payload);
+        });
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Weights' part is corrupt: unknown precision code 7", chain);
+    }
+
+    [Theory]
+    [InlineData(1L << 30)] // 1 GiB: below the envelope's limit, so only the chunked read keeps it from being allocated
+    [InlineData(1L << 40)]
+    public void PartClaimingMoreBytesThanItHoldsIsRejected(long claimed)
+    {
+        var model = new SavedModelFile(_saved).DamagePart(ModelPartsFormat.RecipePart, envelope =>
+        {
+            BitConverter.GetBytes(claimed).CopyTo(envelope, 6); // after "MRPH" and the u16 format
+            return envelope;
+        });
+
+        var chain = LoadFailure(model);
+
+        AssertContains("The model's 'Recipe' part is corrupt:", chain);
+        AssertContains($"{claimed}", chain);
+    }
+
+    // Loads a forged model, which must fail, allocating no more than a small model's load does.
+    private string LoadFailure(SavedModelFile model)
+    {
+        const long allocationLimit = 64L << 20;
+        var path = model.WriteTo(_dir.File("forged.zip"));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.ThrowsAny<Exception>(() => _ml.Model.Load(path, out _));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < allocationLimit, $"loading the forged model allocated {allocated >> 20} MB");
+        return SavedModelFile.MessageChain(e);
+    }
+
+    private static void AssertContains(string expected, string chain) =>
+        Assert.True(chain.Contains(expected, StringComparison.Ordinal), $"expected \"{expected}\" in: {chain}");
+
+    // The parts' string encoding: Int32 byte count, then UTF-8.
+    private static void WriteString(BinaryWriter w, string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        w.Write(bytes.Length);
+        w.Write(bytes);
+    }
+}
