@@ -102,7 +102,7 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         public int? EarlyStoppingPatience;
         /// <summary>Seed of initialisation, shuffling, augmentation and dropout. Default: the MLContext seed, else 0.</summary>
         public int? Seed;
-        /// <summary>TorchSharp intra-op threads (process-wide). Default: the machine's cores.</summary>
+        /// <summary>TorchSharp intra-op threads; process-wide in libtorch, so set only when given. Default: unchanged (libtorch starts with the machine's cores).</summary>
         public int? Threads;
         /// <summary>"cpu", "cuda" or "cuda:N". Default: the MLContext's GpuDeviceId (CUDA untested), else the CPU.</summary>
         public string? Device;

@@ -46,7 +46,7 @@ public sealed class RefitOptions
     public int? EarlyStoppingPatience;
     /// <summary>Seed of the morph's random values and of the refit. Default: the parent's recipe seed.</summary>
     public int? Seed;
-    /// <summary>TorchSharp intra-op threads (process-wide). Default: the machine's cores.</summary>
+    /// <summary>TorchSharp intra-op threads; process-wide in libtorch, so set only when given. Default: unchanged (libtorch starts with the machine's cores).</summary>
     public int? Threads;
     /// <summary>"cpu", "cuda" or "cuda:N" (CUDA untested). Default: the MLContext's GpuDeviceId, else the CPU.</summary>
     public string? Device;

@@ -15,15 +15,13 @@ internal static class TrainingRun
         IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings)
     {
         using var channel = host.Start(what);
+        // Intra-op threads are process-wide in libtorch: change them only when asked. libtorch's own
+        // default is the machine's cores, which is the documented default here too.
         if (settings.Threads is { } threads)
         {
             if (threads <= 0)
                 throw new ArgumentOutOfRangeException(nameof(settings), $"Threads must be positive (got {threads}).");
             TorchSharp.torch.set_num_threads(threads);
-        }
-        else
-        {
-            TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
         }
         var environment = host as IHostEnvironmentInternal;
         var device = DeviceSelector.Resolve(settings.Device, environment?.GpuDeviceId, environment?.FallbackToCpu ?? false);
