@@ -27,7 +27,8 @@ internal sealed class Augmentation(int shift, bool flip, Generator generator)
         {
             // Pad once, then cut each example's window; examples sharing an offset are cut together.
             var padded = nn.functional.pad(x, [shift, shift, shift, shift]);
-            var offsets = randint(0, 2 * shift + 1, [n, 2], generator: generator).data<long>().ToArray();
+            // Drawn on the generator's device (a CUDA generator cannot fill a CPU tensor), read on the CPU.
+            var offsets = randint(0, 2 * shift + 1, [n, 2], device: batch.device, generator: generator).cpu().data<long>().ToArray();
             var shifted = empty_like(x);
             foreach (var group in Enumerable.Range(0, (int)n).GroupBy(i => (offsets[2 * i], offsets[2 * i + 1])))
             {

@@ -63,7 +63,7 @@ public sealed class NetworkTrainer
             if (validation is not null)
             {
                 var start = Stopwatch.StartNew();
-                var (loss, accuracy) = Evaluate(module, validation, upload);
+                var (loss, accuracy) = Evaluate(module, validation, upload, hooks.CancellationToken);
                 Report(hooks, history, new EpochMetrics(0, double.NaN, double.NaN, loss, accuracy, 0, start.Elapsed.TotalSeconds, 0));
                 bestLoss = loss;
             }
@@ -110,7 +110,7 @@ public sealed class NetworkTrainer
             if (seen == 0)
                 throw new ArgumentException("The training data has no rows.");
 
-            var (validationLoss, validationAccuracy) = validation is null ? (null as double?, null as double?) : Evaluate(module, validation, upload);
+            var (validationLoss, validationAccuracy) = validation is null ? (null as double?, null as double?) : Evaluate(module, validation, upload, hooks.CancellationToken);
             var epochMetrics = new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, validationLoss, validationAccuracy, lr, clock.Elapsed.TotalSeconds, seen);
             Report(hooks, history, epochMetrics);
 
@@ -142,10 +142,10 @@ public sealed class NetworkTrainer
     {
         using var module = new NetworkModule(network, weights.ToPrecision(Precision.Float32), _device);
         using var upload = new BatchUpload(network.Input, _device);
-        return Evaluate(module, data, upload);
+        return Evaluate(module, data, upload, CancellationToken.None);
     }
 
-    private (double Loss, double Accuracy) Evaluate(NetworkModule module, ITrainingSet data, BatchUpload upload)
+    private (double Loss, double Accuracy) Evaluate(NetworkModule module, ITrainingSet data, BatchUpload upload, CancellationToken cancellation)
     {
         bool wasTraining = module.training;
         module.eval();
@@ -154,6 +154,7 @@ public sealed class NetworkTrainer
         long correct = 0, seen = 0;
         foreach (var batch in data.Batches(Math.Max(_recipe.BatchSize, 256), shuffle: null))
         {
+            cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (x, y) = upload.Upload(batch);
             var logits = module.forward(x);

@@ -13,25 +13,26 @@ internal static class DataViewTrainingSet
 {
     private const int ShuffleWindow = 4096;
 
+    // `what` names the data in messages: "training data" or "validation data".
     public static (ITrainingSet Set, long SkippedRows, bool Cached) Create(IDataView data, FeatureColumn features, LabelColumn labels,
-        bool cache, long cacheLimitBytes, Action? checkAlive = null)
+        bool cache, long cacheLimitBytes, string what, Action? checkAlive = null)
     {
         long rows = data.GetRowCount() ?? CountRows(data, labels, checkAlive);
         if (rows == 0)
-            throw new ArgumentException("The training data has no rows.");
+            throw new ArgumentException($"The {what} has no rows.");
         bool fits = cache && rows * features.Size * sizeof(float) <= cacheLimitBytes;
         if (fits)
         {
-            var (set, skipped) = ReadAll(data, features, labels, checkAlive);
+            var (set, skipped) = ReadAll(data, features, labels, what, checkAlive);
             return (set, skipped, true);
         }
         var (valid, skippedRows) = CountValid(data, features, labels, checkAlive);
         if (valid == 0)
-            throw new ArgumentException($"The training data has no usable rows: all {skippedRows} have a missing label or a non-finite feature value.");
+            throw new ArgumentException($"The {what} has no usable rows: all {skippedRows} have a missing label or a non-finite feature value.");
         return (new StreamingSet(data, features, labels, valid, checkAlive), skippedRows, false);
     }
 
-    private static (InMemoryTrainingSet Set, long Skipped) ReadAll(IDataView data, FeatureColumn features, LabelColumn labels, Action? checkAlive)
+    private static (InMemoryTrainingSet Set, long Skipped) ReadAll(IDataView data, FeatureColumn features, LabelColumn labels, string what, Action? checkAlive)
     {
         var featureList = new List<float[]>();
         var labelList = new List<long>();
@@ -63,7 +64,7 @@ internal static class DataViewTrainingSet
             }
         }
         if (labelList.Count == 0)
-            throw new ArgumentException($"The training data has no usable rows: all {skipped} have a missing label or a non-finite feature value.");
+            throw new ArgumentException($"The {what} has no usable rows: all {skipped} have a missing label or a non-finite feature value.");
         var all = new float[(long)labelList.Count * features.Size];
         long offset = 0;
         foreach (var full in featureList)

@@ -27,7 +27,7 @@ internal sealed class LabelColumn
         if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint))
             throw new ArgumentOutOfRangeException(nameof(name), $"Label column '{name}' has type {column.Type}; it must be a key type (UInt32 key) — add ml.Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer.");
         if (key.Count < 2 || key.Count > 1_000_000)
-            throw new ArgumentOutOfRangeException(nameof(name), $"Label column '{name}' has {key.Count} classes; a classifier needs 2 to 1,000,000.");
+            throw new ArgumentOutOfRangeException(nameof(name), $"Label column '{name}' has {key.Count} {(key.Count == 1 ? "class" : "classes")}; a classifier needs 2 to 1,000,000.");
         return new LabelColumn(column, ReadClassNames(column, (int)key.Count));
     }
 

@@ -33,7 +33,7 @@ internal static class TrainingRun
             settings.CancellationToken.ThrowIfCancellationRequested();
             host.CheckAlive();
         }
-        var (trainSet, skipped, cached) = DataViewTrainingSet.Create(train, features, labels, settings.CacheFeatures, limit, CheckAlive);
+        var (trainSet, skipped, cached) = DataViewTrainingSet.Create(train, features, labels, settings.CacheFeatures, limit, "training data", CheckAlive);
         if (skipped > 0)
             channel.Warning($"Skipped {skipped} training row(s) with a missing label or a NaN/infinite feature value.");
         ITrainingSet? validationSet = null;
@@ -43,7 +43,7 @@ internal static class TrainingRun
             var validationLabels = LabelColumn.Bind(validation.Schema, labels.Column.Name);
             if (validationLabels.ClassNames.Count != labels.ClassNames.Count)
                 throw new ArgumentException($"The validation set's label has {validationLabels.ClassNames.Count} classes but the training data's has {labels.ClassNames.Count}; map both with the same MapValueToKey transformer.");
-            (validationSet, long validationSkipped, _) = DataViewTrainingSet.Create(validation, validationFeatures, validationLabels, true, limit, CheckAlive);
+            (validationSet, long validationSkipped, _) = DataViewTrainingSet.Create(validation, validationFeatures, validationLabels, true, limit, "validation data", CheckAlive);
             if (validationSkipped > 0)
                 channel.Warning($"Skipped {validationSkipped} validation row(s) with a missing label or a NaN/infinite feature value.");
         }

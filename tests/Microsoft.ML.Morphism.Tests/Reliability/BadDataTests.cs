@@ -138,7 +138,7 @@ public class BadDataTests
 
         var e = Assert.ThrowsAny<ArgumentException>(() => SmallModels.Train(_ml, _ml.Data.LoadFromEnumerable(rows)));
 
-        Assert.Contains("Label column 'Label' has 1 classes; a classifier needs 2 to 1,000,000", e.Message);
+        Assert.Contains("Label column 'Label' has 1 class; a classifier needs 2 to 1,000,000", e.Message);
     }
 
     [Fact]
