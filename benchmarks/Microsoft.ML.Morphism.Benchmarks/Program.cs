@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 ISuite[] suites =
 [
     new PreservationSuite(),
+    new MorphCostSuite(),
 ];
 
 BenchmarkOptions options;
