@@ -7,6 +7,12 @@ ISuite[] suites =
 [
     new PreservationSuite(),
     new MorphCostSuite(),
+    new ThroughputSuite(),
+    new BreakdownSuite(),
+    new ScoringSuite(),
+    new ModelSizeSuite(),
+    new MemorySuite(),
+    new MicroSuite(),
 ];
 
 BenchmarkOptions options;

@@ -39,6 +39,9 @@ internal sealed class SuiteReport
 
     public string Suite { get; }
 
+    /// <summary>Suites this process finished before (process-wide figures such as peak RSS include them).</summary>
+    public static int FinishedInThisProcess { get; private set; }
+
     public BenchmarkOptions Options { get; }
 
     public MachineInfo Machine { get; }
@@ -98,6 +101,7 @@ internal sealed class SuiteReport
         };
         File.WriteAllText(path, JsonSerializer.Serialize(artifact, JsonOptions));
         Progress($"{Suite}: finished in {_clock.Elapsed.TotalSeconds:F0} s, wrote {path}");
+        FinishedInThisProcess++;
         return path;
     }
 
