@@ -69,6 +69,25 @@ public class NetworkTrainerTests
     }
 
     [Fact]
+    public void ALossThatStaysNearChanceAcrossEpochsIsNotDivergence()
+    {
+        // Labels unrelated to the images and a small learning rate: the loss stays flat, above chance (ln 4).
+        // The running mean must carry over from one epoch to the next; restarting it at 0 made the first batches
+        // of epoch 2 look like a blow-up ("loss 2.35 is above 5x its running mean 0").
+        var images = SyntheticData.Squares(320, 4, 10, seed: 1);
+        var random = new Random(3);
+        var features = images.Batches(320, shuffle: null).Single().Features.ToArray();
+        var labels = Enumerable.Range(0, 320).Select(_ => (long)random.Next(4)).ToArray();
+        var noise = new InMemoryTrainingSet(features, labels, images.FeatureSize);
+
+        var result = new NetworkTrainer(Recipe(epochs: 3) with { LearningRate = 0.001 }).Train(Net, NetworkWeights.Initialize(Net, 1), noise);
+
+        Assert.Equal(StopReason.Completed, result.Reason);
+        Assert.Equal(3, result.History.Count);
+        Assert.All(result.History, epoch => Assert.InRange(epoch.TrainLoss, Math.Log(4) * 0.8, result.History[0].TrainLoss * 1.5));
+    }
+
+    [Fact]
     public void DivergingRefitWithoutValidationReturnsTheStartingWeights()
     {
         var data = SyntheticData.Squares(160, 4, 10, seed: 1);
