@@ -118,6 +118,26 @@ public class NetworkTrainerTests
     }
 
     [Fact]
+    public void RefitKeepsTheStartingWeightsWhenNoEpochBeatsThemOnValidation()
+    {
+        var validation = SyntheticData.Squares(64, 4, 10, seed: 5);
+        var start = new NetworkTrainer(Recipe(epochs: 4)).Train(Net, NetworkWeights.Initialize(Net, 1), SyntheticData.Squares(160, 4, 10, seed: 1)).Weights;
+        // The refit data teaches the wrong classes, so every refit epoch is worse on validation than the start.
+        var squares = SyntheticData.Squares(160, 4, 10, seed: 2);
+        var all = squares.Batches(160, shuffle: null).Single();
+        var wrong = new InMemoryTrainingSet(all.Features.ToArray(), [.. all.Labels.Select(l => (l + 1) % 4)], squares.FeatureSize);
+
+        var refit = Recipe(epochs: 3) with { LearningRate = 0.005 }; // a tenth of the peak, as refits default to
+        var result = new NetworkTrainer(refit).Train(Net, start, wrong, validation, new TrainingHooks { StartingWeightsAreACandidate = true });
+
+        Assert.True(result.Reason == StopReason.Completed, result.Message);
+        Assert.Equal(0, result.SelectedEpoch);
+        Assert.Equal([0, 1, 2, 3], result.History.Select(h => h.Epoch));
+        Assert.All(result.History.Skip(1), h => Assert.True(h.ValidationLoss > result.History[0].ValidationLoss));
+        Assert.All(start.Keys, key => Assert.True(start[key].Values.SequenceEqual(result.Weights[key].Values), key));
+    }
+
+    [Fact]
     public void MonitorOnlyValidationKeepsTheLastEpoch()
     {
         var train = SyntheticData.Squares(64, 4, 10, seed: 1);
