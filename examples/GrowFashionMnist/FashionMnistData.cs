@@ -11,7 +11,7 @@ public sealed class ImageFileRow
     /// <summary>Absolute path of the PNG file (so a saved model does not depend on the current folder).</summary>
     public string ImagePath { get; set; } = "";
 
-    /// <summary>The official Fashion-MNIST class name, e.g. "T-shirt/top".</summary>
+    /// <summary>The class folder's name, e.g. "T-shirt_top" (labels.csv maps it to the official name).</summary>
     public string Label { get; set; } = "";
 }
 
@@ -22,7 +22,7 @@ public sealed class PixelRow
     [VectorType(FashionMnist.ImageSize * FashionMnist.ImageSize)]
     public float[] Features { get; set; } = [];
 
-    /// <summary>The official Fashion-MNIST class name.</summary>
+    /// <summary>The folder-safe class name, as the image folders use it (so models from both sources take the same labels).</summary>
     public string Label { get; set; } = "";
 }
 
@@ -44,10 +44,8 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
     {
         ImageFileRow[] Rows(string split, int? perClass) =>
         [
-            .. ImageFolder.Enumerate(root, split)
-                .GroupBy(row => row.Label)
-                .SelectMany(group => perClass is { } n ? group.Take(n) : group)
-                .Select(row => new ImageFileRow { ImagePath = row.ImagePath, Label = FashionMnist.ClassNameOfFolder(row.Label) }),
+            .. ExampleData.TakePerClass(ImageFolder.Enumerate(root, split), perClass)
+                .Select(row => new ImageFileRow { ImagePath = row.ImagePath, Label = row.Label }),
         ];
         var train = Rows(FashionMnistSubset.TrainFolder, trainPerClass);
         var test = Rows(FashionMnistSubset.TestFolder, testPerClass);
@@ -115,7 +113,7 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
             var features = new float[pixels.Length];
             for (int p = 0; p < pixels.Length; p++)
                 features[p] = pixels[p] / 255f;
-            return new PixelRow { Features = features, Label = FashionMnist.ClassName(data.Labels[i]) };
+            return new PixelRow { Features = features, Label = FashionMnist.FolderName(data.Labels[i]) };
         }),
     ];
 }

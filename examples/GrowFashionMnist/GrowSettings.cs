@@ -1,6 +1,6 @@
 // The main job's command line: data source, epoch budget per arm, seeds, the morph plan and where results go.
-using System.Reflection;
 using Microsoft.ML.Morphism.Morphs;
+using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Samples;
 
 namespace Microsoft.ML.Morphism.Examples.GrowFashionMnist;
@@ -19,8 +19,8 @@ internal sealed record GrowSettings
 
     /// <summary>IDX folder (full data set) or null for the image folder.</summary>
     public string? IdxFolder { get; init; }
-    /// <summary>The image folder read when <see cref="IdxFolder"/> is null (default: the committed subset).</summary>
-    public string ImageFolder { get; init; } = CommittedSubsetFolder;
+    /// <summary>The image folder read when <see cref="IdxFolder"/> is null; null = the committed subset.</summary>
+    public string? ImageFolder { get; init; }
     public int? TrainPerClass { get; init; }
     public int? TestPerClass { get; init; }
     /// <summary>Evaluate on the last N training images of each class instead of the test set (IDX data only).</summary>
@@ -43,11 +43,6 @@ internal sealed record GrowSettings
 
     /// <summary>The parent's epochs plus the refit's: what the from-scratch child gets for a fair comparison.</summary>
     public int EqualBudgetEpochs => Epochs + RefitEpochs;
-
-    /// <summary>The committed Fashion-MNIST subset, located at build time so the job runs from any folder.</summary>
-    public static string CommittedSubsetFolder { get; } = typeof(GrowSettings).Assembly
-        .GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "FashionMnistSubsetFolder").Value!;
 
     public static readonly string Usage = $"""
         Grows a Fashion-MNIST classifier: trains a parent CNN, morphs it into a larger child with its function
@@ -106,10 +101,10 @@ internal sealed record GrowSettings
         {
             throw new ArgumentException($"Option '--plan': {e.Message}", e);
         }
-        return new GrowSettings
+        var settings = new GrowSettings
         {
             IdxFolder = data.Length > 0 ? data : null,
-            ImageFolder = images.Length > 0 ? images : CommittedSubsetFolder,
+            ImageFolder = images.Length > 0 ? images : null,
             TrainPerClass = Optional("--train-per-class"),
             TestPerClass = Optional("--test-per-class"),
             HoldOutPerClass = Optional("--holdout-per-class"),
@@ -126,5 +121,26 @@ internal sealed record GrowSettings
             Threads = Optional("--threads"),
             OutputFolder = options.GetString("--out", Path.Combine("artifacts", "grow-fashion-mnist")),
         };
+        settings.CheckPlanFitsTheParent();
+        return settings;
+    }
+
+    /// <summary>
+    /// Applies the plan to a randomly initialised parent (milliseconds), so a plan that does not fit the
+    /// architecture (an unknown layer, a shrinking width) fails before any training, with the library's message.
+    /// </summary>
+    private void CheckPlanFitsTheParent()
+    {
+        NetworkDescription parent;
+        try
+        {
+            parent = NetworkDescription.Parse($"{Architecture} dense({FashionMnist.ClassCount})",
+                TensorShape.Image(1, FashionMnist.ImageSize, FashionMnist.ImageSize));
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"Option '--architecture': {e.Message}", e);
+        }
+        Plan.Apply(parent, NetworkWeights.Initialize(parent, seed: 0));
     }
 }

@@ -2,6 +2,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Morphism;
 using Microsoft.ML.Morphism.Examples.GrowFashionMnist;
+using Microsoft.ML.Morphism.Samples;
 
 GrowSettings settings;
 try
@@ -26,7 +27,8 @@ try
     var loader = new MLContext(seed: 0);
     var data = settings.IdxFolder is { } idx
         ? FashionMnistData.FromIdx(loader, idx, settings.TrainPerClass, settings.TestPerClass, settings.HoldOutPerClass)
-        : FashionMnistData.FromImageFolder(loader, settings.ImageFolder, settings.TrainPerClass, settings.TestPerClass);
+        : FashionMnistData.FromImageFolder(loader, settings.ImageFolder ?? ExampleData.SubsetFolder(typeof(GrowSettings).Assembly),
+            settings.TrainPerClass, settings.TestPerClass);
     Console.WriteLine($"Data: {data.Description}");
     Console.WriteLine($"Parent: {settings.Architecture} dense(10), {settings.Epochs} epochs; morph: {settings.Plan}; " +
                       $"refit {settings.RefitEpochs} epochs; scratch {settings.EqualBudgetEpochs} epochs" +
