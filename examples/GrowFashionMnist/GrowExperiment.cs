@@ -137,8 +137,8 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
         console.WriteLine($"[seed {seed}] morph: {check.Steps} ({check.MorphSeconds:F2} s)");
         console.WriteLine($"[seed {seed}]   test accuracy parent {check.ParentAccuracy:P2}, morphed child {check.ChildAccuracy:P2}; " +
                           $"same prediction on {check.SamePrediction}/{check.Rows} images");
-        console.WriteLine($"[seed {seed}]   max |Score difference| {check.MaxScoreDifference:E2}; max logit error {check.MaxAbsLogitError:E2} abs, " +
-                          $"{check.MaxRelLogitError:E2} rel; margin rule: {check.MarginRowsAgreeing}/{check.MarginRows} agree");
+        console.WriteLine($"[seed {seed}]   max |Score difference| {check.MaxScoreDifference:0.00e+00}; max logit error {check.MaxAbsLogitError:0.00e+00} abs, " +
+                          $"{check.MaxRelLogitError:0.00e+00} rel; margin rule: {check.MarginRowsAgreeing}/{check.MarginRows} agree");
     }
 
     private static int ArgMax(float[] values)

@@ -68,7 +68,7 @@ internal static class GrowReport
             console.WriteLine(string.Create(c, $"| child from scratch, long | {s.LongScratchEpochs} | {longAccuracy:P2} | {s.LongScratchSeconds:F0} s |"));
         console.WriteLine();
         console.WriteLine(string.Create(c, $"Morph exact: {(s.EveryMorphExact ? "yes" : "NO")} (accuracy change at most {s.LargestMorphAccuracyChangePp:F4} pp, " +
-                                           $"max |Score difference| {s.LargestScoreDifference:E2}, max rel logit error {s.LargestRelLogitError:E2})"));
+                                           $"max |Score difference| {s.LargestScoreDifference:0.00e+00}, max rel logit error {s.LargestRelLogitError:0.00e+00})"));
         console.WriteLine(string.Create(c, $"Child after refit vs parent: {s.RefitMinusParentPp:+0.00;-0.00} pp"));
         console.WriteLine(string.Create(c, $"Child after refit vs the same child from scratch at an equal budget ({s.ScratchEpochs} epochs): {s.RefitMinusScratchPp:+0.00;-0.00} pp"));
         if (s.LongScratchEpochs is { } longEpochs)
