@@ -1,5 +1,4 @@
 // The model to upgrade, loaded once up front so that a missing, damaged or foreign file is reported before any work.
-using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Morphism;
@@ -14,22 +13,8 @@ internal sealed record SavedModel(string Path, DataViewSchema InputSchema, Morph
     /// <exception cref="InvalidDataException">The file is not an ML.NET model, is damaged, or holds no morphable classifier.</exception>
     public static SavedModel Load(MLContext ml, string path)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Model file '{path}' not found.", path);
-        ITransformer model;
-        DataViewSchema schema;
-        try
-        {
-            model = ml.Model.Load(path, out schema);
-        }
-        catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or TargetInvocationException)
-        {
-            // ML.NET builds each transformer by reflection: the loader's own message is inside TargetInvocationExceptions.
-            var cause = e;
-            while (cause is TargetInvocationException { InnerException: { } inner })
-                cause = inner;
-            throw new InvalidDataException($"'{path}' is not a valid ML.NET model or is damaged: {cause.Message}", e);
-        }
+        // LoadModel names a missing file or the damaged part, rather than ML.NET's reflection wrappers.
+        var model = ml.Morphism().LoadModel(path, out var schema);
         try
         {
             return new SavedModel(path, schema, ml.Morphism().FindClassifier(model));
