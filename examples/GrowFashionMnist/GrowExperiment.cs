@@ -50,7 +50,7 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
             : null;
 
         return new SeedResult(seed, parentArm, check, refitArm, scratchArm, longScratchArm,
-            Classifier(parent).Network.Summary(), childNetwork.Summary(), parent, child, data.Train.Schema);
+            Classifier(parent).Network.Summary(), childNetwork.Summary(before: Classifier(parent).Network), parent, child, data.Train.Schema);
     }
 
     private (ITransformer Model, ArmResult Arm) Train(string name, NetworkDescription? network, int epochs)

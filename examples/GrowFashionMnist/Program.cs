@@ -49,7 +49,7 @@ try
             Console.WriteLine();
             Console.WriteLine("Parent network:");
             Console.WriteLine(result.ParentSummary);
-            Console.WriteLine("Child network (* = created by the morph):");
+            Console.WriteLine("Child network (* = created by the morph, ~ = changed by it):");
             Console.WriteLine(result.ChildSummary);
         }
         results.Add(result);

@@ -91,7 +91,7 @@ static int Upgrade(UpgradeSettings settings)
     Console.WriteLine("Before:");
     Console.WriteLine(upgrade.Before.Summary());
     Console.WriteLine("After:");
-    Console.WriteLine(upgrade.After.Summary());
+    Console.WriteLine(upgrade.After.Summary(before: upgrade.Before));
     Console.WriteLine("Preservation (the morphed network against the input model, before any refit):");
     Console.WriteLine(upgrade.Report);
     Console.WriteLine();

@@ -73,7 +73,7 @@ try
     Console.WriteLine("Parent network:");
     Console.WriteLine(ml.Morphism().FindClassifier(parent).Network.Summary());
     Console.WriteLine("Child network:");
-    Console.WriteLine(childClassifier.Network.Summary());
+    Console.WriteLine(childClassifier.Network.Summary(before: ml.Morphism().FindClassifier(parent).Network));
     Console.WriteLine("Morph report (parent vs. morphed child, before the refit):");
     Console.WriteLine(childClassifier.LastMorphReport);
     Console.WriteLine();
