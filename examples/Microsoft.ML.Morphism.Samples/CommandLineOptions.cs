@@ -61,4 +61,38 @@ public sealed class CommandLineOptions
             throw new ArgumentException($"Option '{name}' must be at least {minimum}, got {value}.");
         return value;
     }
+
+    /// <summary>
+    /// The value of option <paramref name="name"/> as a comma-separated list of whole numbers, each at least
+    /// <paramref name="minimum"/> (e.g. <c>--seeds 1,2,3</c>), or <paramref name="defaultValue"/> when it is not given.
+    /// </summary>
+    /// <exception cref="ArgumentException">An item is not a whole number or is below <paramref name="minimum"/>, or the list is empty.</exception>
+    public IReadOnlyList<int> GetIntList(string name, IReadOnlyList<int> defaultValue, int minimum)
+    {
+        if (!_values.TryGetValue(name, out var text))
+            return defaultValue;
+        var items = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new List<int>(items.Length);
+        foreach (var item in items)
+        {
+            if (!int.TryParse(item, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                throw new ArgumentException($"Option '{name}' needs comma-separated whole numbers, got '{text}'.");
+            if (value < minimum)
+                throw new ArgumentException($"Option '{name}': every value must be at least {minimum}, got {value}.");
+            values.Add(value);
+        }
+        return values;
+    }
+
+    /// <summary>The value of option <paramref name="name"/> as a positive, finite number (invariant culture, e.g. <c>0.005</c>), or null when it is not given.</summary>
+    /// <exception cref="ArgumentException">The value is not a positive finite number.</exception>
+    public double? GetPositiveDouble(string name)
+    {
+        if (!_values.TryGetValue(name, out var text))
+            return null;
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            || !double.IsFinite(value) || value <= 0)
+            throw new ArgumentException($"Option '{name}' needs a positive number, got '{text}'.");
+        return value;
+    }
 }

@@ -107,7 +107,7 @@ namespace Microsoft.ML.Morphism
             ArgumentException.ThrowIfNullOrEmpty(outputPath);
             if (string.Equals(Path.GetFullPath(inputPath), Path.GetFullPath(outputPath), StringComparison.Ordinal))
                 throw new ArgumentException("The upgraded model must be written to another file than the input model.", nameof(outputPath));
-            var (parent, schema) = Load(inputPath);
+            var parent = LoadModel(inputPath, out var schema);
             var before = ClassifierLocation.Find(parent).Classifier;
             refit ??= new RefitOptions { MaxEpoch = refitData is null ? 0 : null };
             var result = MorphAndRefit.Run(_host, parent, plan, refit, refitData);
@@ -115,14 +115,20 @@ namespace Microsoft.ML.Morphism
             return new ModelUpgrade(result.Model, schema, before.Network, result.Child.Network, result.Report, result.Child.Model.TrainingHistory);
         }
 
-        private (ITransformer Model, DataViewSchema Schema) Load(string path)
+        /// <summary>
+        /// Loads a saved model like <c>ml.Model.Load</c>, with the reason when it cannot: a missing file is a
+        /// <see cref="FileNotFoundException"/>; a file that is not an ML.NET model, or whose parts are damaged, is an
+        /// <see cref="InvalidDataException"/> whose message names the problem (e.g. the classifier part that is
+        /// corrupt) instead of ML.NET's reflection wrappers.
+        /// </summary>
+        public ITransformer LoadModel(string path, out DataViewSchema inputSchema)
         {
+            ArgumentException.ThrowIfNullOrEmpty(path);
             if (!File.Exists(path))
                 throw new FileNotFoundException($"Model file '{path}' not found.", path);
             try
             {
-                var model = _ml.Model.Load(path, out var schema);
-                return (model, schema);
+                return _ml.Model.Load(path, out inputSchema);
             }
             catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or TargetInvocationException)
             {

@@ -55,12 +55,12 @@ public sealed record MorphReport
         var lines = new List<string>
         {
             string.Format(c, "steps: {0}", Steps.IsDefaultOrEmpty ? "(none)" : string.Join(" ", Steps)),
-            string.Format(c, "max abs logit error: {0:E3} ({1}, {2} inputs, {3})", MaxAbsError, Precision, Inputs, Device),
-            string.Format(c, "max rel logit error: {0:E3}", MaxRelError),
+            string.Format(c, "max abs logit error: {0:0.000e+00} ({1}, {2} inputs, {3})", MaxAbsError, Precision, Inputs, Device),
+            string.Format(c, "max rel logit error: {0:0.000e+00}", MaxRelError),
             string.Format(c, "prediction agreement: {0}/{1} inputs outside the error margin", AgreeingInputs, MarginInputs),
             string.Format(c, "parameters: {0:N0} -> {1:N0}", ParametersBefore, ParametersAfter),
         };
-        if (Residual is { } r) lines.Add(string.Format(c, "solver residual: {0:E3}", r));
+        if (Residual is { } r) lines.Add(string.Format(c, "solver residual: {0:0.000e+00}", r));
         if (Density is { } d) lines.Add(string.Format(c, "solver density: {0:P1}", d));
         if (Tf32Enabled) lines.Add("TF32 was enabled: errors include TF32 rounding");
         return string.Join(Environment.NewLine, lines);

@@ -68,10 +68,17 @@ public sealed partial class NetworkDescription
     /// A Keras-like table: layer name and kind, output shape and parameter count per layer, layers a
     /// morph created marked with <c>*</c>, totals at the end.
     /// </summary>
-    public string Summary()
+    public string Summary() => Summary(before: null);
+
+    /// <summary>
+    /// <see cref="Summary()"/>, also marking with <c>~</c> the layers that <paramref name="before"/> (e.g. the
+    /// parent of a morph) has too but that changed: their settings (a widened conv, a larger kernel) or their
+    /// parameter count (a dense layer whose input grew).
+    /// </summary>
+    public string Summary(NetworkDescription? before)
     {
         var rows = new List<(string Layer, string Shape, string Params)>();
-        AddRows(rows, Layers, "");
+        AddRows(rows, Layers, "", before);
         int w1 = Math.Max(24, rows.Max(r => r.Layer.Length) + 2);
         int w2 = Math.Max(14, rows.Max(r => r.Shape.Length) + 2);
         int width = w1 + w2 + 12;
@@ -85,21 +92,36 @@ public sealed partial class NetworkDescription
         text.AppendLine(CultureInfo.InvariantCulture, $"Total params: {ParameterCount:N0} (trainable {TrainableParameterCount:N0})");
         if (AllLayers().Any(l => l.Morphed))
             text.AppendLine("* created by a morph");
+        if (before is not null && AllLayers().Any(l => ChangedSince(l, before)))
+            text.AppendLine("~ changed compared with the network before");
         return text.ToString();
     }
 
-    private void AddRows(List<(string, string, string)> rows, ImmutableArray<Layer> layers, string indent)
+    private long OwnParameterCount(string layer) => ParameterSpecs.Where(p => p.Layer == layer).Sum(p => p.Count);
+
+    /// <summary>A layer <paramref name="before"/> has under the same name, with other settings or another parameter count.</summary>
+    private bool ChangedSince(Layer layer, NetworkDescription before)
+    {
+        if (layer.Morphed || !before.Contains(layer.Name))
+            return false;
+        var old = before[layer.Name];
+        // A parallel block's branches are compared layer by layer, so the block itself changes only in kind.
+        bool settingsChanged = layer is ParallelLayer ? old is not ParallelLayer : !old.Equals(layer);
+        return settingsChanged || before.OwnParameterCount(layer.Name) != OwnParameterCount(layer.Name);
+    }
+
+    private void AddRows(List<(string, string, string)> rows, ImmutableArray<Layer> layers, string indent, NetworkDescription? before)
     {
         foreach (var layer in layers)
         {
-            long count = ParameterSpecs.Where(p => p.Layer == layer.Name).Sum(p => p.Count);
-            var mark = layer.Morphed ? "* " : "  ";
+            long count = OwnParameterCount(layer.Name);
+            var mark = layer.Morphed ? "* " : before is not null && ChangedSince(layer, before) ? "~ " : "  ";
             rows.Add(($"{mark}{indent}{layer.Name} ({KindLabel(layer)})", Shapes[layer.Name].Output.ToString(), count.ToString("N0", CultureInfo.InvariantCulture)));
             if (layer is ParallelLayer parallel)
                 for (int b = 0; b < parallel.Branches.Length; b++)
                 {
                     rows.Add(($"  {indent}  branch {b + 1}", "", ""));
-                    AddRows(rows, parallel.Branches[b], indent + "    ");
+                    AddRows(rows, parallel.Branches[b], indent + "    ", before);
                 }
         }
     }

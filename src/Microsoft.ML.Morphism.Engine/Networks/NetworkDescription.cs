@@ -9,7 +9,7 @@ namespace Microsoft.ML.Morphism.Networks;
 /// named layers (parallel blocks nest sequences). The last layer's output is the logits; for a
 /// classifier it is a dense layer sized to the class count. Build one with <see cref="NetworkBuilder"/>
 /// or <see cref="Parse(string)"/>; print it with <see cref="ToString"/> (round-trips through
-/// <see cref="Parse(string)"/>), <see cref="ToJson"/> or <see cref="Summary"/>.
+/// <see cref="Parse(string)"/>), <see cref="ToJson"/> or <see cref="Summary()"/>.
 /// </summary>
 public sealed partial class NetworkDescription : IEquatable<NetworkDescription>
 {

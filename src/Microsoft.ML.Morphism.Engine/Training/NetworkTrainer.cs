@@ -52,6 +52,9 @@ public sealed class NetworkTrainer
         long batchesPerEpoch = (train.Count + _recipe.BatchSize - 1) / _recipe.BatchSize;
 
         var history = new List<EpochMetrics>();
+        // The divergence rule compares each batch loss with a running mean over all batches so far, across epochs.
+        double runningMean = 0;
+        long batchesSeen = 0;
         NetworkWeights? best = null;
         double bestLoss = double.PositiveInfinity;
         int bestEpoch = 0, epochsWithoutImprovement = 0;
@@ -73,7 +76,7 @@ public sealed class NetworkTrainer
         {
             var clock = Stopwatch.StartNew();
             module.train();
-            double lossSum = 0, runningMean = 0, lr = 0;
+            double lossSum = 0, lr = 0;
             long correct = 0, seen = 0;
             int batchIndex = 0;
             var phases = hooks.PhaseTimes;
@@ -104,12 +107,12 @@ public sealed class NetworkTrainer
                 phases?.Lap(TrainingPhase.Step);
 
                 double batchLoss = loss.item<float>();
-                if (!double.IsFinite(batchLoss) || (batchIndex + (epoch - 1) * batchesPerEpoch > DivergenceWarmupBatches
+                if (!double.IsFinite(batchLoss) || (batchesSeen >= DivergenceWarmupBatches
                         && batchLoss > _recipe.DivergenceFactor * runningMean && batchLoss > chanceLoss))
                 {
                     return Diverged(network, hooks, history, best, bestEpoch, validation is not null, epoch, batchIndex, batchLoss, runningMean);
                 }
-                runningMean = batchIndex == 1 && epoch == 1 ? batchLoss : 0.95 * runningMean + 0.05 * batchLoss;
+                runningMean = batchesSeen++ == 0 ? batchLoss : 0.95 * runningMean + 0.05 * batchLoss;
                 lossSum += batchLoss * batch.Count;
                 correct += logits.argmax(1).eq(y).sum().item<long>();
                 seen += batch.Count;

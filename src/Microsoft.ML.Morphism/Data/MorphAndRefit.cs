@@ -27,8 +27,8 @@ internal static class MorphAndRefit
         channel.Info($"Morphing {model.Network.ParameterCount:N0} parameters: {plan}");
         var chain = plan.Apply(model.Network, model.Weights, new MorphContext(seed, sample));
         var report = MorphVerifier.Verify(model.Network, model.Weights, chain, inputs: sample, seed: seed);
-        channel.Info($"Morph verified on {report.Inputs} {(sample is null ? "random" : "data")} input(s): max abs logit error {report.MaxAbsError:E2}, " +
-                     $"rel {report.MaxRelError:E2}, predictions agree {report.AgreeingInputs}/{report.MarginInputs}; parameters {report.ParametersBefore:N0} -> {report.ParametersAfter:N0}.");
+        channel.Info($"Morph verified on {report.Inputs} {(sample is null ? "random" : "data")} input(s): max abs logit error {report.MaxAbsError:0.00e+00}, " +
+                     $"rel {report.MaxRelError:0.00e+00}, predictions agree {report.AgreeingInputs}/{report.MarginInputs}; parameters {report.ParametersBefore:N0} -> {report.ParametersAfter:N0}.");
 
         var weights = chain.Weights;
         IReadOnlyList<Training.EpochMetrics> history = [];

@@ -135,6 +135,26 @@ public class NetworkTextTests
     }
 
     [Fact]
+    public void SummaryComparedWithTheParentMarksTheLayersAMorphChanged()
+    {
+        var parent = NetworkDescription.Parse("input(1,28,28) conv(16,3) relu maxpool(2) conv(32,3) relu flatten dense(64) relu dense(10)");
+        var child = new Microsoft.ML.Morphism.Morphs.MorphPlan().Widen("conv1", 24).EnlargeKernel("conv2", 5).Deepen("dense1", width: 96)
+            .Apply(parent, NetworkWeights.Initialize(parent, 1)).Network;
+
+        var lines = child.Summary(parent).Split(Environment.NewLine);
+
+        string Line(string layer) => lines.Single(l => l.TrimStart('*', '~', ' ').StartsWith(layer + " ", StringComparison.Ordinal));
+        Assert.StartsWith("~ conv1 (conv 3×3)", Line("conv1"));     // 24 channels instead of 16
+        Assert.StartsWith("~ conv2 (conv 5×5)", Line("conv2"));     // larger kernel, more input channels
+        Assert.StartsWith("~ dense1 (dense)", Line("dense1"));      // split by the deepen into 96 units, then dense1_d1
+        Assert.StartsWith("* dense1_d1 (dense)", Line("dense1_d1"));
+        Assert.StartsWith("  relu1 (relu)", Line("relu1"));
+        Assert.StartsWith("  dense2 (dense)", Line("dense2"));      // same 64 inputs, same 10 units
+        Assert.Contains("~ changed compared with the network before", lines);
+        Assert.DoesNotContain("~", child.Summary());
+    }
+
+    [Fact]
     public void ParameterSpecsCoverEveryLayerWithWeights()
     {
         var net = NetworkDescription.Parse("input(3,8,8) conv(4,3) bn prelu skip(input) flatten dense(2,bias=false)");

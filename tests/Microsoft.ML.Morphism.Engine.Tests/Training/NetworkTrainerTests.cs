@@ -96,6 +96,25 @@ public class NetworkTrainerTests
     }
 
     [Fact]
+    public void ALossThatStaysNearChanceAcrossEpochsIsNotDivergence()
+    {
+        // Labels unrelated to the images and a small learning rate: the loss stays flat, above chance (ln 4).
+        // The running mean must carry over from one epoch to the next; restarting it at 0 made the first batches
+        // of epoch 2 look like a blow-up ("loss 2.35 is above 5x its running mean 0").
+        var images = SyntheticData.Squares(320, 4, 10, seed: 1);
+        var random = new Random(3);
+        var features = images.Batches(320, shuffle: null).Single().Features.ToArray();
+        var labels = Enumerable.Range(0, 320).Select(_ => (long)random.Next(4)).ToArray();
+        var noise = new InMemoryTrainingSet(features, labels, images.FeatureSize);
+
+        var result = new NetworkTrainer(Recipe(epochs: 3) with { LearningRate = 0.001 }).Train(Net, NetworkWeights.Initialize(Net, 1), noise);
+
+        Assert.Equal(StopReason.Completed, result.Reason);
+        Assert.Equal(3, result.History.Count);
+        Assert.All(result.History, epoch => Assert.InRange(epoch.TrainLoss, Math.Log(4) * 0.8, result.History[0].TrainLoss * 1.5));
+    }
+
+    [Fact]
     public void DivergingRefitWithoutValidationReturnsTheStartingWeights()
     {
         var data = SyntheticData.Squares(160, 4, 10, seed: 1);
@@ -123,6 +142,26 @@ public class NetworkTrainerTests
         var best = result.History.MinBy(h => h.ValidationLoss)!;
         Assert.Equal(best.Epoch, result.SelectedEpoch);
         Assert.Equal(best.ValidationLoss!.Value, new NetworkTrainer(recipe).Evaluate(Net, result.Weights, validation).Loss, 5);
+    }
+
+    [Fact]
+    public void RefitKeepsTheStartingWeightsWhenNoEpochBeatsThemOnValidation()
+    {
+        var validation = SyntheticData.Squares(64, 4, 10, seed: 5);
+        var start = new NetworkTrainer(Recipe(epochs: 4)).Train(Net, NetworkWeights.Initialize(Net, 1), SyntheticData.Squares(160, 4, 10, seed: 1)).Weights;
+        // The refit data teaches the wrong classes, so every refit epoch is worse on validation than the start.
+        var squares = SyntheticData.Squares(160, 4, 10, seed: 2);
+        var all = squares.Batches(160, shuffle: null).Single();
+        var wrong = new InMemoryTrainingSet(all.Features.ToArray(), [.. all.Labels.Select(l => (l + 1) % 4)], squares.FeatureSize);
+
+        var refit = Recipe(epochs: 3) with { LearningRate = 0.005 }; // a tenth of the peak, as refits default to
+        var result = new NetworkTrainer(refit).Train(Net, start, wrong, validation, new TrainingHooks { StartingWeightsAreACandidate = true });
+
+        Assert.True(result.Reason == StopReason.Completed, result.Message);
+        Assert.Equal(0, result.SelectedEpoch);
+        Assert.Equal([0, 1, 2, 3], result.History.Select(h => h.Epoch));
+        Assert.All(result.History.Skip(1), h => Assert.True(h.ValidationLoss > result.History[0].ValidationLoss));
+        Assert.All(start.Keys, key => Assert.True(start[key].Values.SequenceEqual(result.Weights[key].Values), key));
     }
 
     [Fact]

@@ -56,6 +56,33 @@ public class DamagedModelTests : IDisposable
     }
 
     [Fact]
+    public void LoadModelReportsTheDamagedPartRatherThanAReflectionWrapper()
+    {
+        var path = new SavedModelFile(_saved).DamagePart(ModelPartsFormat.RecipePart, b =>
+        {
+            b[^1] ^= 0x01;
+            return b;
+        }).WriteTo(_dir.File("damaged.zip"));
+
+        var e = Assert.Throws<InvalidDataException>(() => _ml.Morphism().LoadModel(path, out _));
+
+        Assert.StartsWith($"'{path}' is not a valid ML.NET model or is damaged: The model's 'Recipe' part is corrupt", e.Message);
+    }
+
+    [Fact]
+    public void LoadModelNamesAMissingFileAndLoadsAnIntactOne()
+    {
+        var missing = _dir.File("missing.zip");
+
+        var e = Assert.Throws<FileNotFoundException>(() => _ml.Morphism().LoadModel(missing, out _));
+        var model = _ml.Morphism().LoadModel(_dir.File("model.zip"), out var schema);
+
+        Assert.Equal($"Model file '{missing}' not found.", e.Message);
+        Assert.Equal(_data.Schema.Select(c => c.Name), schema.Select(c => c.Name));
+        Assert.Equal(SmallModels.Scores(_ml.Model.Load(_dir.File("model.zip"), out _), _data), SmallModels.Scores(model, _data));
+    }
+
+    [Fact]
     public void ColumnHeaderThatDisagreesWithTheNetworkIsRejected()
     {
         // The classifier's own header (after ML.NET's string ids): feature kind 0 = vector, its size 144, 0.

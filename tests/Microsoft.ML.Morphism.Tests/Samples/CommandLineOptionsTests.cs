@@ -58,4 +58,56 @@ public class CommandLineOptionsTests
 
         Assert.Contains(expected, e.Message);
     }
+
+    [Fact]
+    public void ListOptionGivesEveryNumberInOrder()
+    {
+        var options = CommandLineOptions.Parse(["--seeds", "3, 1,2"], "--seeds", "--out");
+
+        Assert.Equal([3, 1, 2], options.GetIntList("--seeds", [1], minimum: 0));
+        Assert.Equal([1], options.GetIntList("--out", [1], minimum: 0));
+    }
+
+    [Theory]
+    [InlineData("1,,2", "needs comma-separated whole numbers, got '1,,2'")]
+    [InlineData("1,x", "needs comma-separated whole numbers, got '1,x'")]
+    [InlineData("1,0", "every value must be at least 1, got 0")]
+    public void ListOptionRejectsItemsThatAreNotWholeNumbersAtLeastTheMinimum(string value, string expected)
+    {
+        var options = CommandLineOptions.Parse(["--seeds", value], "--seeds");
+
+        var e = Assert.Throws<ArgumentException>(() => options.GetIntList("--seeds", [1], minimum: 1));
+
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData("0.005", 0.005)]
+    [InlineData("1e-3", 0.001)]
+    public void PositiveNumberOptionReadsInvariantCulture(string value, double expected)
+    {
+        var options = CommandLineOptions.Parse(["--learning-rate", value], "--learning-rate");
+
+        Assert.Equal(expected, options.GetPositiveDouble("--learning-rate"));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("NaN")]
+    [InlineData("0,5")]
+    public void PositiveNumberOptionRejectsOtherValues(string value)
+    {
+        var options = CommandLineOptions.Parse(["--learning-rate", value], "--learning-rate");
+
+        var e = Assert.Throws<ArgumentException>(() => options.GetPositiveDouble("--learning-rate"));
+
+        Assert.Contains($"Option '--learning-rate' needs a positive number, got '{value}'", e.Message);
+    }
+
+    [Fact]
+    public void AbsentPositiveNumberOptionIsNull()
+    {
+        Assert.Null(CommandLineOptions.Parse([], "--learning-rate").GetPositiveDouble("--learning-rate"));
+    }
 }

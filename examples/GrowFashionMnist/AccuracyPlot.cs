@@ -1,0 +1,55 @@
+// Draws test accuracy per epoch for every arm (mean over seeds) as a PNG, with the morph point marked.
+using OxyPlot;
+using OxyPlot.Annotations;
+using OxyPlot.Axes;
+using OxyPlot.Legends;
+using OxyPlot.Series;
+
+namespace Microsoft.ML.Morphism.Examples.GrowFashionMnist;
+
+internal static class AccuracyPlot
+{
+    /// <summary>
+    /// x is the epochs a network has been trained, counting its ancestors: the child continues the parent's
+    /// line at epoch P (the morph, where its epoch-0 accuracy is the parent's) up to P + R; scratch runs start at 1.
+    /// </summary>
+    public static void Write(string path, IReadOnlyList<SeedResult> seeds)
+    {
+        var first = seeds[0];
+        int parentEpochs = first.Parent.Epochs;
+        var model = new PlotModel
+        {
+            Title = $"Fashion-MNIST test accuracy per epoch{(seeds.Count > 1 ? $" (mean of {seeds.Count} seeds)" : "")}",
+            Background = OxyColors.White,
+        };
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "epochs trained (child: parent's epochs + refit)", Minimum = 0 });
+        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "test accuracy (%)", MajorGridlineStyle = LineStyle.Dot });
+        model.Legends.Add(new Legend { LegendPosition = LegendPosition.BottomRight, LegendBackground = OxyColor.FromAColor(220, OxyColors.White) });
+
+        Add(model, "parent", seeds.Select(s => s.Parent), offset: 0, OxyColors.SteelBlue);
+        Add(model, "child, morphed + refit", seeds.Select(s => s.Refit), offset: parentEpochs, OxyColors.OrangeRed);
+        Add(model, "child from scratch", seeds.Select(s => s.Scratch), offset: 0, OxyColors.Gray);
+        if (first.LongScratch is not null)
+            Add(model, "child from scratch, long", seeds.Select(s => s.LongScratch!), offset: 0, OxyColors.DarkGray, LineStyle.Dash);
+        model.Annotations.Add(new LineAnnotation
+        {
+            Type = LineAnnotationType.Vertical,
+            X = parentEpochs,
+            Text = "morph",
+            LineStyle = LineStyle.Dash,
+            Color = OxyColors.Black,
+        });
+
+        using var stream = File.Create(path);
+        new OxyPlot.SkiaSharp.PngExporter { Width = 1000, Height = 600 }.Export(model, stream);
+    }
+
+    private static void Add(PlotModel model, string title, IEnumerable<ArmResult> arms, int offset, OxyColor color, LineStyle style = LineStyle.Solid)
+    {
+        var curves = arms.Select(a => a.Curve).ToList();
+        var series = new LineSeries { Title = title, Color = color, LineStyle = style, MarkerType = MarkerType.Circle, MarkerSize = 2.5 };
+        for (int i = 0; i < curves.Min(c => c.Count); i++)
+            series.Points.Add(new DataPoint(offset + curves[0][i].Epoch, 100 * curves.Average(c => c[i].TestAccuracy)));
+        model.Series.Add(series);
+    }
+}

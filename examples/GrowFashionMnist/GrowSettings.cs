@@ -1,0 +1,146 @@
+// The main job's command line: data source, epoch budget per arm, seeds, the morph plan and where results go.
+using Microsoft.ML.Morphism.Morphs;
+using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Samples;
+
+namespace Microsoft.ML.Morphism.Examples.GrowFashionMnist;
+
+/// <summary>Everything one run of the main job is told; <see cref="Parse"/> reads it from the command line.</summary>
+internal sealed record GrowSettings
+{
+    /// <summary>The parent's hidden layers: the trainer's default CNN for 28×28 images.</summary>
+    public static readonly string DefaultArchitecture = MorphableImageClassifierTrainer.DefaultArchitecture(FashionMnist.ImageSize, FashionMnist.ImageSize);
+
+    /// <summary>Deeper, wider, a larger kernel and a branch: every morph kind the job demonstrates, on the default CNN.</summary>
+    public const string DefaultPlan = "widen(conv1, 24) widen(conv2, 48) kernel(conv1, 5) branch(conv1, 1) deepen(conv2)";
+
+    public const int DefaultEpochs = 8;
+    public const int DefaultRefitEpochs = 8;
+
+    /// <summary>IDX folder (full data set) or null for the image folder.</summary>
+    public string? IdxFolder { get; init; }
+    /// <summary>The image folder read when <see cref="IdxFolder"/> is null; null = the committed subset.</summary>
+    public string? ImageFolder { get; init; }
+    public int? TrainPerClass { get; init; }
+    public int? TestPerClass { get; init; }
+    /// <summary>Evaluate on the last N training images of each class instead of the test set (IDX data only).</summary>
+    public int? HoldOutPerClass { get; init; }
+    public int Epochs { get; init; } = DefaultEpochs;
+    public int RefitEpochs { get; init; } = DefaultRefitEpochs;
+    /// <summary>Epochs of an extra, longer from-scratch run of the child (0 = none); the study uses twice the equal budget.</summary>
+    public int LongScratchEpochs { get; init; }
+    public IReadOnlyList<int> Seeds { get; init; } = [1];
+    public string Architecture { get; init; } = DefaultArchitecture;
+    public MorphPlan Plan { get; init; } = MorphPlan.Parse(DefaultPlan);
+    public int BatchSize { get; init; } = MorphableImageClassifierTrainer.Defaults.BatchSize;
+    public double LearningRate { get; init; } = MorphableImageClassifierTrainer.Defaults.LearningRate;
+    /// <summary>Refit peak learning rate; null takes the library's default (a tenth of the parent's peak).</summary>
+    public double? RefitLearningRate { get; init; }
+    /// <summary>±2 px shifts and left-right flips (right for clothing, wrong for digits or text).</summary>
+    public bool Augmentation { get; init; } = true;
+    public int? Threads { get; init; }
+    public string OutputFolder { get; init; } = Path.Combine("artifacts", "grow-fashion-mnist");
+
+    /// <summary>The parent's epochs plus the refit's: what the from-scratch child gets for a fair comparison.</summary>
+    public int EqualBudgetEpochs => Epochs + RefitEpochs;
+
+    public static readonly string Usage = $"""
+        Grows a Fashion-MNIST classifier: trains a parent CNN, morphs it into a larger child with its function
+        preserved, refits the child, trains the same child architecture from scratch with the same total epochs,
+        and compares them. Writes parent.zip, child.zip, accuracy.png and results.json to the output folder.
+
+        Usage: dotnet run -c Release --project examples/GrowFashionMnist -- [options]
+          --data <folder>              IDX files of the full data set (e.g. {FashionMnist.DefaultDataFolder});
+                                       default: the committed PNG subset, read through LoadImages
+          --images <folder>            another image folder laid out <folder>/{"{train,test}"}/<class>/<image>.png
+          --train-per-class <n>        first n training images of each class (default: all)
+          --test-per-class <n>         first n test images of each class (default: all)
+          --holdout-per-class <n>      with --data: evaluate on the last n training images of each class instead
+                                       of the test set, to choose settings without looking at the test images
+          --epochs <n>                 parent epochs (default {DefaultEpochs})
+          --refit-epochs <n>           child refit epochs (default {DefaultRefitEpochs}); the scratch child gets epochs + refit-epochs
+          --long-scratch-epochs <n>    also train the child from scratch this long (default 0 = no; the study uses 2x the budget)
+          --seeds <a,b,...>            one complete run per seed, then the mean (default 1)
+          --architecture <text>        parent hidden layers (default "{DefaultArchitecture}")
+          --plan <text>                morph plan (default "{DefaultPlan}")
+          --batch-size <n>             (default {MorphableImageClassifierTrainer.Defaults.BatchSize})
+          --learning-rate <x>          parent and scratch peak learning rate, SGD + cosine (default {MorphableImageClassifierTrainer.Defaults.LearningRate})
+          --refit-learning-rate <x>    child refit peak learning rate (default: a tenth of the parent's peak)
+          --augmentation <on|off>      ±2 px shifts and horizontal flips during training (default on)
+          --threads <n>                TorchSharp intra-op threads (default: the machine's cores)
+          --out <folder>               output folder (default artifacts/grow-fashion-mnist)
+
+        Morph plan text: deepen(layer[, kernel=1][, width=N][, activation=relu|tanh|...][, method=netmorph|idmorph])
+          widen(layer, width)  kernel(layer, size)  branch(layer[, kernel])  skip(from, to)  bn(after)
+        """;
+
+    /// <summary>Reads the command line; an <see cref="ArgumentException"/> says what is wrong with it.</summary>
+    public static GrowSettings Parse(string[] args, out bool helpRequested)
+    {
+        var options = CommandLineOptions.Parse(args, "--data", "--images", "--train-per-class", "--test-per-class", "--holdout-per-class", "--epochs",
+            "--refit-epochs", "--long-scratch-epochs", "--seeds", "--architecture", "--plan", "--batch-size", "--learning-rate",
+            "--refit-learning-rate", "--augmentation", "--threads", "--out");
+        helpRequested = options.HelpRequested;
+        var data = options.GetString("--data", "");
+        var images = options.GetString("--images", "");
+        if (data.Length > 0 && images.Length > 0)
+            throw new ArgumentException("Give either --data (IDX files) or --images (an image folder), not both.");
+        if (data.Length == 0 && options.GetString("--holdout-per-class", "").Length > 0)
+            throw new ArgumentException("--holdout-per-class needs --data (the IDX files).");
+        int? Optional(string name) => options.GetInt(name, -1, minimum: 1) is var n and > 0 ? n : null;
+        var augmentation = options.GetString("--augmentation", "on");
+        if (augmentation is not ("on" or "off"))
+            throw new ArgumentException($"Option '--augmentation' must be 'on' or 'off', got '{augmentation}'.");
+        var plan = options.GetString("--plan", DefaultPlan);
+        MorphPlan parsedPlan;
+        try
+        {
+            parsedPlan = MorphPlan.Parse(plan);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"Option '--plan': {e.Message}", e);
+        }
+        var settings = new GrowSettings
+        {
+            IdxFolder = data.Length > 0 ? data : null,
+            ImageFolder = images.Length > 0 ? images : null,
+            TrainPerClass = Optional("--train-per-class"),
+            TestPerClass = Optional("--test-per-class"),
+            HoldOutPerClass = Optional("--holdout-per-class"),
+            Epochs = options.GetInt("--epochs", DefaultEpochs, minimum: 1),
+            RefitEpochs = options.GetInt("--refit-epochs", DefaultRefitEpochs, minimum: 1),
+            LongScratchEpochs = options.GetInt("--long-scratch-epochs", 0, minimum: 0),
+            Seeds = options.GetIntList("--seeds", [1], minimum: 0),
+            Architecture = options.GetString("--architecture", DefaultArchitecture),
+            Plan = parsedPlan,
+            BatchSize = options.GetInt("--batch-size", MorphableImageClassifierTrainer.Defaults.BatchSize, minimum: 1),
+            LearningRate = options.GetPositiveDouble("--learning-rate") ?? MorphableImageClassifierTrainer.Defaults.LearningRate,
+            RefitLearningRate = options.GetPositiveDouble("--refit-learning-rate"),
+            Augmentation = augmentation == "on",
+            Threads = Optional("--threads"),
+            OutputFolder = options.GetString("--out", Path.Combine("artifacts", "grow-fashion-mnist")),
+        };
+        settings.CheckPlanFitsTheParent();
+        return settings;
+    }
+
+    /// <summary>
+    /// Applies the plan to a randomly initialised parent (milliseconds), so a plan that does not fit the
+    /// architecture (an unknown layer, a shrinking width) fails before any training, with the library's message.
+    /// </summary>
+    private void CheckPlanFitsTheParent()
+    {
+        NetworkDescription parent;
+        try
+        {
+            parent = NetworkDescription.Parse($"{Architecture} dense({FashionMnist.ClassCount})",
+                TensorShape.Image(1, FashionMnist.ImageSize, FashionMnist.ImageSize));
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"Option '--architecture': {e.Message}", e);
+        }
+        Plan.Apply(parent, NetworkWeights.Initialize(parent, seed: 0));
+    }
+}
