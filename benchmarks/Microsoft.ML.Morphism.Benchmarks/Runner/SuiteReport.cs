@@ -107,7 +107,7 @@ internal sealed class SuiteReport
 
     private string HeaderLine(double? loadAtEnd) =>
         $"Machine: {Machine.Host} ({Machine.Cpu}), {Machine.Cores} cores, {Machine.Os}; {Machine.Dotnet}, TorchSharp {Machine.TorchSharp} " +
-        $"(libtorch {Machine.LibTorch}), {Machine.Threads} intra-op thread(s). Date: {_started:yyyy-MM-dd HH:mm} UTC. " +
+        $"(libtorch {Machine.LibTorch}), {Machine.Threads} intra-op thread(s) (libtorch's own default here: {Machine.LibTorchDefaultThreads}). Date: {_started:yyyy-MM-dd HH:mm} UTC. " +
         $"Load average (1 min): {Load(_loadAtStart)} at start, {Load(loadAtEnd)} at end. " +
         $"Settings: {(Options.Quick ? "quick" : "full")}; wall time {_clock.Elapsed.TotalSeconds:F0} s.";
 

@@ -60,11 +60,11 @@ internal sealed class PreservationSuite : ISuite
         CheckPracticalAgainstIdMorph(rows);
 
         var table = new MarkdownTable("Preservation of every morph (logits, eval mode, random inputs)",
-            "morph", "activation", "dtype", "network", "max abs error", "max rel error", "bound", "density", "solver ms", "morph ms", "result");
+            "morph", "activation", "dtype", "network", "max abs error", "max rel error", "bound", "density", "‖F1‖‖F2‖/‖G‖", "solver ms", "morph ms", "result");
         foreach (var row in rows)
         {
             table.Add(row.Morph, row.Activation, row.Dtype, row.Network, Format.Sci(row.MaxAbsError), Format.Sci(row.MaxRelError), Format.Sci(row.Bound),
-                Format.OrDash(row.Density, Format.Percent), Format.OrDash(row.SolverMs, Format.Ms), Format.Ms(row.MorphMs),
+                Format.OrDash(row.Density, Format.Percent), Format.OrDash(row.CancellationFactor, c => Format.Fixed(c, 1)), Format.OrDash(row.SolverMs, Format.Ms), Format.Ms(row.MorphMs),
                 row.Pass ? "PASS" : "FAIL: " + row.Failure);
             report.AddRow(row);
         }
@@ -74,6 +74,7 @@ internal sealed class PreservationSuite : ISuite
         report.Note("Networks: '28x28 bn' = input(1,28,28) conv(32,3) bn act maxpool(2) conv(64,3) bn act maxpool(2) conv(128,3) bn act gap dense(10); " +
                     "'32x32' = input(3,32,32) conv(32,3) act maxpool(2) conv(64,3) act maxpool(2) conv(128,3) act maxpool(2) flatten dense(128) act dense(10). " +
                     "Random weights with non-trivial BatchNorm statistics and biases. Every morph acts on c2 (3×3, 32 → 64), except skip (maxpool1 → a2) and batchnorm (after c3, statistics from 64 random inputs).");
+        report.Note("‖F1‖‖F2‖/‖G‖ (deepen rows): how much larger the two new filters are than the kernel they replace; float32 rounding through the inserted layer grows with it, so it shows which rows come close to the float32 bound.");
         report.Note("Density: for deepen rows the solver's (non-zero fraction of F1 and F2, values ≤ 1e-12 × max counted as zero); for the others the non-zero fraction of the weight tensors the morph added or changed (a skip's projection starts at zero by design). " +
                     "Solver ms: the depth solver's own time (deepen rows only); morph ms: the whole MorphStep.Apply (validation, solve, new weights).");
     }
@@ -112,9 +113,29 @@ internal sealed class PreservationSuite : ISuite
         if (morph == "deepen-practical" && outcome.Solver?.Method != DeepenStep.NetMorphPracticalMethod)
             failures.Add($"solver used {outcome.Solver?.Method}");
 
+        double? cancellation = step is DeepenStep deepen ? CancellationFactor(weights, outcome.Weights, deepen.After) : null;
         return new PreservationRow(morph, activation.ToString(), precision == Precision.Float64 ? "float64" : "float32", networkName, outcome.Step.ToString(),
             verified.MaxAbsError, verified.MaxRelError, density, outcome.Solver?.Milliseconds, morphMs, outcome.Solver?.Residual, outcome.Solver?.Width,
-            verified.Inputs, verified.PredictionsAgree, bound, failures.Count == 0, failures.Count == 0 ? null : string.Join("; ", failures));
+            cancellation, verified.Inputs, verified.PredictionsAgree, bound, failures.Count == 0, failures.Count == 0 ? null : string.Join("; ", failures));
+    }
+
+    /// <summary>
+    /// ‖F1‖·‖F2‖ / ‖G‖: how much larger the two new filters are than the kernel they compose to. Float32
+    /// rounding of F1, F2 and of the sums through the inserted layer scales with it, so it explains
+    /// which deepen rows come close to the float32 bound (1 for a perfectly balanced split, large when
+    /// the solved filter's entries cancel each other).
+    /// </summary>
+    private static double CancellationFactor(NetworkWeights parent, NetworkWeights child, string layer)
+    {
+        static double Norm(ReadOnlySpan<double> values)
+        {
+            double sum = 0;
+            foreach (var v in values)
+                sum += v * v;
+            return Math.Sqrt(sum);
+        }
+        var newLayer = child.Keys.Where(k => k.StartsWith($"{layer}_d", StringComparison.Ordinal) && k.EndsWith(".weight", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Last();
+        return Norm(child[$"{layer}.weight"].Values) * Norm(child[newLayer].Values) / Norm(parent[$"{layer}.weight"].Values);
     }
 
     /// <summary>Practical must be denser than IdMorph for the same activation and dtype (issue 3's rule).</summary>
@@ -158,4 +179,4 @@ internal sealed class PreservationSuite : ISuite
 /// <summary>One preservation row; the first seven fields are the ones issue 3 names.</summary>
 internal sealed record PreservationRow(string Morph, string Activation, string Dtype, string Network, string Step,
     double MaxAbsError, double MaxRelError, double? Density, double? SolverMs, double MorphMs, double? Residual, int? Width,
-    int Inputs, bool PredictionsAgree, double Bound, bool Pass, string? Failure);
+    double? CancellationFactor, int Inputs, bool PredictionsAgree, double Bound, bool Pass, string? Failure);

@@ -4,6 +4,7 @@ using Microsoft.ML.Morphism.Benchmarks.Data;
 using Microsoft.ML.Morphism.Benchmarks.Runner;
 using Microsoft.ML.Morphism.Benchmarks.Training;
 using Microsoft.ML.Morphism.Samples;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Benchmarks.Suites;
 
@@ -32,6 +33,8 @@ internal sealed class ThroughputSuite : ISuite
         var ml = new MLContext(seed: 1);
         var view = FashionMnistData.ToDataView(ml, data);
         var pytorch = options.SkipPyTorch ? null : PyTorchReference.Find(options);
+
+        report.Note(CheckThreadsOption(ml, view, options.Threads, report.Machine));
 
         var table = new MarkdownTable($"Training throughput, images/s ({data.Count} Fashion-MNIST images, {epochs} epochs, median of epochs 2–{epochs} and of {rounds} round(s))",
             "network", "parameters", "batch", "ours (ML.NET, cache)", "bare TorchSharp", pytorch is null ? "PyTorch (not run)" : $"PyTorch {pytorch.Version}",
@@ -70,6 +73,26 @@ internal sealed class ThroughputSuite : ISuite
         report.Note(pytorch is null
             ? $"PyTorch was not run: {(options.SkipPyTorch ? "--no-pytorch" : $"no python with torch found (tried {(options.Python ?? "python3, /usr/bin/python3")})")}. Install Debian's with `{PyTorchReference.InstallCommand}`, or pass --python PATH."
             : $"PyTorch: {pytorch.Python}, torch {pytorch.Version} (Debian's python3-torch 1.13.1, CPU, OpenBLAS, no MKL), against our libtorch {report.Machine.LibTorch}: the ratio compares two libtorch versions and builds, not only the code around them.");
+    }
+
+    /// <summary>
+    /// Options.Threads sets libtorch's (process-wide) intra-op threads, and a Fit without it leaves
+    /// them alone: checked with a one-epoch fit on a few images, starting from a different count.
+    /// </summary>
+    private static string CheckThreadsOption(MLContext ml, IDataView view, int threads, MachineInfo machine)
+    {
+        var few = ml.Data.TakeRows(view, 256);
+        int other = threads == 1 ? 2 : 1;
+        set_num_threads(other);
+        ClassifierTraining.Fit(ml, few, BenchmarkNetworks.Default, 64, 1, threads);
+        int afterOption = get_num_threads();
+        ClassifierTraining.Fit(ml, few, BenchmarkNetworks.Default, 64, 1, threads: null);
+        int afterDefault = get_num_threads();
+        set_num_threads(threads);
+        if (afterOption != threads || afterDefault != threads)
+            throw new InvalidOperationException($"Options.Threads = {threads} left libtorch at {afterOption} threads; a Fit without it changed {threads} to {afterDefault}.");
+        return $"Threads: libtorch's default intra-op thread count in a fresh process here is {machine.LibTorchDefaultThreads} ({machine.Cores} cores); " +
+               $"a Fit with Options.Threads = {threads} (from {other}) left libtorch at {afterOption}, and a Fit without it left the count unchanged.";
     }
 }
 

@@ -20,7 +20,7 @@ internal static class ClassifierTraining
     /// (SGD + Nesterov, cosine schedule, weight decay) except the batch, the epochs, the threads, the
     /// seed and the feature cache. The default network is left to the trainer (no Architecture set).
     /// </summary>
-    public static FitResult Fit(MLContext ml, IDataView data, NetworkDescription network, int batchSize, int epochs, int threads,
+    public static FitResult Fit(MLContext ml, IDataView data, NetworkDescription network, int batchSize, int epochs, int? threads,
         bool cacheFeatures = true, Action<EpochMetrics>? onEpoch = null)
     {
         var history = new List<EpochMetrics>();
