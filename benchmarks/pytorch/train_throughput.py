@@ -5,15 +5,19 @@ images and prints one JSON line with the seconds of every epoch.
 
 The loop matches the C# bare loop (benchmarks/Microsoft.ML.Morphism.Benchmarks/Training/BareTrainingLoop.cs):
 batches pre-built as tensors, SGD with Nesterov momentum 0.9, weight decay 5e-4 on conv/dense weights only,
-P-activations clamped to [0, 1] after each step, the loss read every batch. Debian's python3-torch is
+the trainer's default schedule (peak 0.05, linear warm-up over the first epoch, cosine decay to 0, set
+before every batch), P-activations clamped to [0, 1] after each step, the loss read every batch. Debian's python3-torch is
 PyTorch 1.13.1 (CPU); the C# side runs libtorch 2.10, so this compares two different libtorch versions.
 
-Usage: python3 train_throughput.py --network net.json --batch 64 --images 6400 --epochs 3 --threads 2
+Usage: python3 train_throughput.py --network net.json --batch 64 --images 6400 --epochs 3 --threads 2 [--interactive]
+With --interactive it prints a "ready" line, then runs one epoch per "epoch" line read from stdin and
+prints its seconds, so that the benchmark runner can interleave PyTorch's epochs with its own.
 Install: sudo apt-get install -y python3-torch
 """
 import argparse
 import gzip
 import json
+import math
 import os
 import struct
 import sys
@@ -119,6 +123,17 @@ class Lambda(nn.Module):
         return self.f(x)
 
 
+def learning_rate(progress, epochs, peak=0.05, warmup_epochs=1.0):
+    """TrainingRecipe.LearningRateAt: linear warm-up, then a half cosine to zero at the end of the last epoch."""
+    warmup = min(warmup_epochs, epochs / 2)
+    if warmup > 0 and progress < warmup:
+        return peak * max(progress, 1e-3 * warmup) / warmup
+    if epochs <= warmup:
+        return peak
+    t = min(max((progress - warmup) / (epochs - warmup), 0.0), 1.0)
+    return peak * 0.5 * (1 + math.cos(math.pi * t))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--network", required=True, help="network JSON file (NetworkDescription.ToJson)")
@@ -128,6 +143,7 @@ def main():
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--data", default=DATA)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--interactive", action="store_true", help="run one epoch per 'epoch' line on stdin (--epochs still sets the schedule)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -140,16 +156,18 @@ def main():
     decayed = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": 5e-4}, {"params": other, "weight_decay": 0}],
-                                lr=0.01, momentum=0.9, nesterov=True)
+                                lr=0.05, momentum=0.9, nesterov=True)
     activations = [m for m in model.modules() if isinstance(m, PActivation)]
 
     generator = torch.Generator().manual_seed(args.seed)
     model.train()
-    seconds = []
-    for _ in range(args.epochs):
+
+    def run_epoch(epoch):
         order = torch.randperm(len(batches), generator=generator).tolist()
         start = time.perf_counter()
-        for i in order:
+        for b, i in enumerate(order):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(epoch + b / len(order), args.epochs)
             xb, yb = batches[i]
             optimizer.zero_grad()
             loss = F.cross_entropy(model(xb), yb)
@@ -159,10 +177,20 @@ def main():
                 for m in activations:
                     m.a.clamp_(0, 1)
             loss.item()
-        seconds.append(time.perf_counter() - start)
+        return time.perf_counter() - start
 
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "images": len(y), "batch": args.batch,
-                      "epochSeconds": seconds}))
+    header = {"torch": torch.__version__, "threads": torch.get_num_threads(), "images": len(y), "batch": args.batch}
+    if args.interactive:
+        # One epoch per "epoch" line on stdin, so the caller can interleave them with its own epochs.
+        print(json.dumps(dict(header, ready=True)), flush=True)
+        epoch = 0
+        for line in sys.stdin:
+            if line.strip() != "epoch":
+                break
+            print(json.dumps({"seconds": run_epoch(epoch)}), flush=True)
+            epoch += 1
+        return
+    print(json.dumps(dict(header, epochSeconds=[run_epoch(epoch) for epoch in range(args.epochs)])))
 
 
 if __name__ == "__main__":

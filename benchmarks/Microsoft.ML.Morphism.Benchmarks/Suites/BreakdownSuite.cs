@@ -33,7 +33,8 @@ internal sealed class BreakdownSuite : ISuite
         int images = options.Pick(options.Images, quick: 1280, full: 10000);
         int epochs = options.Pick(options.Epochs, quick: 2, full: 3);
         var ml = new MLContext(seed: 1);
-        var vectors = FashionMnistData.ToDataView(ml, FashionMnistData.Load(FashionMnistSplit.Train, images));
+        var vectorData = FashionMnistData.Load(FashionMnistSplit.Train, images);
+        var vectors = FashionMnistData.ToDataView(ml, vectorData);
         var png = FashionMnistData.PngPipeline(ml, FashionMnistSubset.TrainFolder);
         (string Name, IDataView View)[] sources =
         [
@@ -67,6 +68,23 @@ internal sealed class BreakdownSuite : ISuite
             }
             SuiteReport.Progress($"breakdown: {sourceName}, cache {(cache ? "on" : "off")}, batch {batch}: setup {measured.SetupSeconds:F2} s, last epoch data path {Format.Percent(measured.Epochs[^1].DataPathFraction)}");
         }
+        foreach (var batch in new[] { DefaultBatch, 256 })
+        {
+            // The reference: the same network and optimizer over pre-built tensors (no data path, no accuracy bookkeeping).
+            var phases = new TrainingPhaseTimes();
+            using var bare = new BareTrainingLoop(BenchmarkNetworks.Default, vectorData, batch, epochs, seed: 1);
+            for (int epoch = 1; epoch <= epochs; epoch++)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                bare.RunEpoch(phases);
+                double ms = clock.Elapsed.TotalMilliseconds;
+                double Ms(TrainingPhase phase) => phases[phase].TotalMilliseconds;
+                epochTable.Add("bare TorchSharp loop (pre-built tensors)", "—", batch.ToString(CultureInfo.InvariantCulture), epoch.ToString(CultureInfo.InvariantCulture),
+                    Format.Ms(ms), "—", "—", Format.Ms(Ms(TrainingPhase.ForwardBackward)), Format.Ms(Ms(TrainingPhase.Step)), Format.Ms(Ms(TrainingPhase.Bookkeeping)), "—", "—", "—");
+                report.AddRow(new BareEpoch(batch, epoch, ms, Ms(TrainingPhase.ForwardBackward), Ms(TrainingPhase.Step), Ms(TrainingPhase.Bookkeeping)));
+                phases.Reset();
+            }
+        }
         report.Add(setupTable);
         report.Add(epochTable);
 
@@ -81,7 +99,8 @@ internal sealed class BreakdownSuite : ISuite
         report.Add(crossCheck);
 
         report.Note("Data: the training set's enumerator producing the next batch in its reused buffer — with the cache, row copies out of one float array; without it, the IDataView cursor (and, for PNG files, decoding). " +
-                    "Upload: the batch buffer copied into the reused input tensor. Other: cancellation checks, learning rate, loss and accuracy reads. Data path % = (data + upload) / epoch.");
+                    "Upload: the batch buffer copied into the reused input tensor. Other: cancellation checks, learning rate, loss and accuracy reads. Data path % = (data + upload) / epoch. " +
+                    "The bare rows time the throughput suite's reference loop the same way (other = reading the loss).");
         report.Note("Managed bytes / image: bytes the .NET GC allocated during the epoch divided by the images trained (GC.GetTotalAllocatedBytes; all threads). " +
                     "Allocations per batch (TorchSharp's tensor handles, the optimizer's per-parameter temporaries) stay about the same per batch at batch 256 and so shrink per image; a per-row allocation would not shrink.");
         report.Note($"Sources: the first {images} Fashion-MNIST training images as 784-float rows; and the committed PNG subset (examples/data/fashion-mnist/train, 2,000 images) through LoadImages → ResizeImages → ConvertToGrayscale → ExtractPixels.");
@@ -122,6 +141,9 @@ internal sealed class BreakdownSuite : ISuite
 
     private sealed record BreakdownMeasurement(int Rows, double SetupSeconds, IReadOnlyList<BreakdownEpoch> Epochs);
 }
+
+/// <summary>One epoch of the bare loop, for reference (times in milliseconds; "other" is reading the loss).</summary>
+internal sealed record BareEpoch(int Batch, int Epoch, double EpochMs, double ForwardBackwardMs, double StepMs, double OtherMs);
 
 /// <summary>One instrumented epoch. Times in milliseconds; "other" is the trainer's per-batch bookkeeping.</summary>
 internal sealed record BreakdownEpoch(string Source, bool Cache, int Batch, int Epoch, double EpochMs, double DataMs, double UploadMs, double ForwardBackwardMs,

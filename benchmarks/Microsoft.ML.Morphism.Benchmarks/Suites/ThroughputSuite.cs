@@ -3,17 +3,19 @@ using System.Globalization;
 using Microsoft.ML.Morphism.Benchmarks.Data;
 using Microsoft.ML.Morphism.Benchmarks.Runner;
 using Microsoft.ML.Morphism.Benchmarks.Training;
+using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Samples;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Benchmarks.Suites;
 
 /// <summary>
-/// For each network (default, child) and batch (64, 256), each round trains the same N Fashion-MNIST
-/// images with (1) ours: the ML.NET trainer on an IDataView with the feature cache, (2) the bare
-/// TorchSharp loop, (3) PyTorch, one after the other, so that all three see about the same machine
-/// load. A system's figure for a round is the median images/s of its epochs after the first; a ratio
-/// is the median over rounds of the per-round ratios.
+/// For each network (default, child) and batch (64, 256), one ML.NET Fit of E epochs runs with two
+/// references beside it: after each of the trainer's epochs (its clock stopped, in its MetricsCallback)
+/// one epoch of the bare TorchSharp loop and one epoch of PyTorch (a process waiting for the word), in
+/// alternating order. So epoch k of all three runs within seconds of each other, under the same
+/// machine load; on these shared VMs a run a minute later can be 25 % faster or slower. Epoch 1 of each
+/// warms up and is left out; a ratio is the median over rounds and epochs of the per-epoch ratios.
 /// </summary>
 internal sealed class ThroughputSuite : ISuite
 {
@@ -21,58 +23,82 @@ internal sealed class ThroughputSuite : ISuite
 
     public string Name => "throughput";
 
-    public string Summary => "training images/s: ML.NET trainer vs a bare TorchSharp loop vs PyTorch (Debian 1.13.1), interleaved";
+    public string Summary => "training images/s: ML.NET trainer vs a bare TorchSharp loop vs PyTorch (Debian 1.13.1), interleaved epoch by epoch";
 
     public void Run(SuiteReport report)
     {
         var options = report.Options;
         int images = options.Pick(options.Images, quick: 1280, full: 6400);
-        int epochs = options.Pick(options.Epochs, quick: 2, full: 3);
+        int epochs = Math.Max(2, options.Pick(options.Epochs, quick: 2, full: 4));
         int rounds = options.Pick(options.Rounds, quick: 1, full: 3);
         var data = FashionMnistData.Load(FashionMnistSplit.Train, images);
         var ml = new MLContext(seed: 1);
         var view = FashionMnistData.ToDataView(ml, data);
         var pytorch = options.SkipPyTorch ? null : PyTorchReference.Find(options);
-
         report.Note(CheckThreadsOption(ml, view, options.Threads, report.Machine));
 
-        var table = new MarkdownTable($"Training throughput, images/s ({data.Count} Fashion-MNIST images, {epochs} epochs, median of epochs 2–{epochs} and of {rounds} round(s))",
+        var table = new MarkdownTable($"Training throughput, images/s ({data.Count} Fashion-MNIST images, epochs 2–{epochs} of {rounds} round(s), interleaved epoch by epoch; medians)",
             "network", "parameters", "batch", "ours (ML.NET, cache)", "bare TorchSharp", pytorch is null ? "PyTorch (not run)" : $"PyTorch {pytorch.Version}",
             "ours / bare", "ours / PyTorch", "bare / PyTorch", "load (1 min)");
         foreach (var (name, network) in BenchmarkNetworks.Both)
         {
             foreach (var batch in BatchSizes)
             {
-                var measured = new List<ThroughputRound>();
+                var epochsMeasured = new List<ThroughputEpoch>();
+                var loads = new List<double?>();
                 for (int round = 1; round <= rounds; round++)
                 {
-                    double? load = MachineInfo.LoadAverage();
-                    var ours = ClassifierTraining.Fit(ml, view, network, batch, epochs, options.Threads);
-                    double oursRate = Statistics.Median(ours.SteadyImagesPerSecond);
-                    double bareRate = Statistics.Median(BareTrainingLoop.Run(network, data, batch, epochs, seed: 1).Skip(1));
-                    double? torchRate = pytorch is null ? null : Statistics.Median(pytorch.Run(network, batch, data.Count, epochs, options.Threads).Skip(1));
-                    measured.Add(new ThroughputRound(name, batch, round, oursRate, data.Count * epochs / ours.FitSeconds, bareRate, torchRate, load));
-                    report.AddRow(measured[^1]);
-                    SuiteReport.Progress($"throughput: {name} batch {batch} round {round}: ours {oursRate:F0}, bare {bareRate:F0}, PyTorch {Format.OrDash(torchRate, r => r.ToString("F0", CultureInfo.InvariantCulture))} images/s (load {load:F2})");
+                    loads.Add(MachineInfo.LoadAverage());
+                    epochsMeasured.AddRange(MeasureRound(ml, view, data, network, name, batch, epochs, round, options.Threads, pytorch));
+                    var last = epochsMeasured[^1];
+                    SuiteReport.Progress($"throughput: {name} batch {batch} round {round}: ours {last.Ours:F0}, bare {last.Bare:F0}, PyTorch {Format.OrDash(last.PyTorch, r => r.ToString("F0", CultureInfo.InvariantCulture))} images/s in epoch {last.Epoch} (load {loads[^1]:F2})");
                 }
+                var steady = epochsMeasured.Where(e => e.Epoch > 1).ToList();
+                steady.ForEach(report.AddRow);
                 table.Add(name, Format.Integer(network.TrainableParameterCount), batch.ToString(CultureInfo.InvariantCulture),
-                    Format.Fixed(Statistics.Median(measured.Select(m => m.Ours)), 0),
-                    Format.Fixed(Statistics.Median(measured.Select(m => m.Bare)), 0),
-                    pytorch is null ? "—" : Format.Fixed(Statistics.Median(measured.Select(m => m.PyTorch!.Value)), 0),
-                    Format.Ratio(Statistics.Median(measured.Select(m => m.Ours / m.Bare))),
-                    pytorch is null ? "—" : Format.Ratio(Statistics.Median(measured.Select(m => m.Ours / m.PyTorch!.Value))),
-                    pytorch is null ? "—" : Format.Ratio(Statistics.Median(measured.Select(m => m.Bare / m.PyTorch!.Value))),
-                    string.Join(", ", measured.Select(m => Format.OrDash(m.Load, l => Format.Fixed(l, 2)))));
+                    Format.Fixed(Statistics.Median(steady.Select(m => m.Ours)), 0),
+                    Format.Fixed(Statistics.Median(steady.Select(m => m.Bare)), 0),
+                    pytorch is null ? "—" : Format.Fixed(Statistics.Median(steady.Select(m => m.PyTorch!.Value)), 0),
+                    Format.Ratio(Statistics.Median(steady.Select(m => m.Ours / m.Bare))),
+                    pytorch is null ? "—" : Format.Ratio(Statistics.Median(steady.Select(m => m.Ours / m.PyTorch!.Value))),
+                    pytorch is null ? "—" : Format.Ratio(Statistics.Median(steady.Select(m => m.Bare / m.PyTorch!.Value))),
+                    string.Join(", ", loads.Select(l => Format.OrDash(l, v => Format.Fixed(v, 2)))));
             }
         }
         report.Add(table);
         report.Note($"Networks: default = {BenchmarkNetworks.Default.LayersToString()}; child = the default grown by `{BenchmarkNetworks.ChildPlan}` = {BenchmarkNetworks.Child.LayersToString()}.");
         report.Note("Ours: `ml.MulticlassClassification.Trainers.MorphableImageClassifier` fitted on an IDataView (LoadFromEnumerable + MapValueToKey) with CacheFeatures = true, trainer defaults otherwise; images/s from the trainer's own epoch times (MetricsCallback), which leave out the one-off cache fill. " +
-                    "Bare: the engine's NetworkModule with the trainer's optimizer (SGD, Nesterov momentum 0.9, weight decay 5e-4 on weights of rank ≥ 2, P-activation clamp) over pre-built batch tensors. " +
+                    "Bare: the engine's NetworkModule with the trainer's optimizer, schedule and initial weights (SGD, Nesterov momentum 0.9, weight decay 5e-4 on weights of rank ≥ 2, cosine learning rate with warm-up, P-activation clamp) over pre-built batch tensors. " +
                     $"PyTorch: benchmarks/pytorch/train_throughput.py, the same loop in PyTorch; all three with {options.Threads} intra-op thread(s).");
         report.Note(pytorch is null
             ? $"PyTorch was not run: {(options.SkipPyTorch ? "--no-pytorch" : $"no python with torch found (tried {(options.Python ?? "python3, /usr/bin/python3")})")}. Install Debian's with `{PyTorchReference.InstallCommand}`, or pass --python PATH."
             : $"PyTorch: {pytorch.Python}, torch {pytorch.Version} (Debian's python3-torch 1.13.1, CPU, OpenBLAS, no MKL), against our libtorch {report.Machine.LibTorch}: the ratio compares two libtorch versions and builds, not only the code around them.");
+    }
+
+    /// <summary>One Fit with a bare epoch and a PyTorch epoch run after each of its epochs.</summary>
+    private static List<ThroughputEpoch> MeasureRound(MLContext ml, IDataView view, LabeledFeatures data, NetworkDescription network, string name,
+        int batch, int epochs, int round, int threads, PyTorchReference? pytorch)
+    {
+        using var bare = new BareTrainingLoop(network, data, batch, epochs, seed: 1);
+        using var torch = pytorch?.Start(network, batch, data.Count, epochs, threads);
+        var measured = new List<ThroughputEpoch>();
+        ClassifierTraining.Fit(ml, view, network, batch, epochs, threads, onEpoch: metrics =>
+        {
+            double bareRate;
+            double? torchRate;
+            if (metrics.Epoch % 2 == 1)
+            {
+                bareRate = bare.RunEpoch();
+                torchRate = torch?.RunEpoch();
+            }
+            else
+            {
+                torchRate = torch?.RunEpoch();
+                bareRate = bare.RunEpoch();
+            }
+            measured.Add(new ThroughputEpoch(name, batch, round, metrics.Epoch, metrics.Examples / metrics.Seconds, bareRate, torchRate));
+        });
+        return measured;
     }
 
     /// <summary>
@@ -96,5 +122,5 @@ internal sealed class ThroughputSuite : ISuite
     }
 }
 
-/// <summary>One round of one configuration: images/s of each system (PyTorch null when not run).</summary>
-internal sealed record ThroughputRound(string Network, int Batch, int Round, double Ours, double OursWholeFit, double Bare, double? PyTorch, double? Load);
+/// <summary>One epoch of one round of one configuration: images/s of each system (PyTorch null when not run).</summary>
+internal sealed record ThroughputEpoch(string Network, int Batch, int Round, int Epoch, double Ours, double Bare, double? PyTorch);

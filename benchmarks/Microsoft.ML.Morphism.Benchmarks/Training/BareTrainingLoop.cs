@@ -1,8 +1,9 @@
-// Reference (a) of the throughput suite: the engine's limit, a bare TorchSharp loop over pre-built batch tensors.
+// Reference (a) of the throughput suite: the engine's limit, a bare TorchSharp loop over pre-built batch tensors, one epoch at a time.
 using System.Diagnostics;
 using Microsoft.ML.Morphism.Benchmarks.Data;
 using Microsoft.ML.Morphism.Modules;
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,69 +12,83 @@ namespace Microsoft.ML.Morphism.Benchmarks.Training;
 
 /// <summary>
 /// The same network (built with the engine's <see cref="NetworkModule"/>), the same optimizer as the
-/// trainer (SGD, Nesterov momentum 0.9, weight decay 5e-4 on conv/dense weights only, P-activations
-/// clamped after each step) and the same batch size, over batches that are already tensors: no ML.NET,
-/// no IDataView, no copies, no accuracy bookkeeping. Per batch: zero_grad, forward, cross-entropy,
-/// backward, step, clamp, and reading the loss (as any loop that logs it does).
+/// trainer with its default recipe (SGD, Nesterov momentum 0.9, weight decay 5e-4 on conv/dense weights
+/// only, peak learning rate 0.05 with the one-epoch warm-up and cosine decay set before every batch,
+/// P-activations clamped after each step) and the same batch size and initial weights, over batches
+/// that are already tensors: no ML.NET, no IDataView, no copies, no accuracy bookkeeping. Per batch:
+/// learning rate, zero_grad, forward, cross-entropy, backward, step, clamp, and reading the loss (as
+/// any loop that logs it does). Epochs run one call at a time, so they can be interleaved with the
+/// trainer's epochs and measured under the same machine load.
 /// </summary>
-internal static class BareTrainingLoop
+internal sealed class BareTrainingLoop : IDisposable
 {
-    public const double LearningRate = 0.01;
-    public const double Momentum = 0.9;
-    public const double WeightDecay = 5e-4;
+    private readonly NetworkModule _module;
+    private readonly SGD _optimizer;
+    private readonly TrainingRecipe _recipe;
+    private readonly List<(Tensor X, Tensor Y)> _batches;
+    private readonly int[] _order;
+    private readonly Random _shuffle;
+    private readonly int _images;
+    private int _epoch;
 
-    /// <summary>Trains for <paramref name="epochs"/> epochs and returns each epoch's images per second.</summary>
-    public static IReadOnlyList<double> Run(NetworkDescription network, LabeledFeatures data, int batchSize, int epochs, int seed)
+    public BareTrainingLoop(NetworkDescription network, LabeledFeatures data, int batchSize, int epochs, int seed)
     {
-        using var module = new NetworkModule(network, NetworkWeights.Initialize(network, seed));
-        using var optimizer = CreateOptimizer(module);
-        var batches = PrebuiltBatches(network, data, batchSize);
-        try
-        {
-            var order = Enumerable.Range(0, batches.Count).ToArray();
-            var shuffle = new Random(seed);
-            var rates = new List<double>();
-            module.train();
-            for (int epoch = 0; epoch < epochs; epoch++)
-            {
-                shuffle.Shuffle(order);
-                var clock = Stopwatch.StartNew();
-                foreach (var index in order)
-                {
-                    using var scope = NewDisposeScope();
-                    var (x, y) = batches[index];
-                    optimizer.zero_grad();
-                    var loss = nn.functional.cross_entropy(module.forward(x), y);
-                    loss.backward();
-                    optimizer.step();
-                    module.ClampActivations();
-                    loss.item<float>();
-                }
-                rates.Add(data.Count / clock.Elapsed.TotalSeconds);
-            }
-            return rates;
-        }
-        finally
-        {
-            foreach (var (x, y) in batches)
-            {
-                x.Dispose();
-                y.Dispose();
-            }
-        }
+        _recipe = new TrainingRecipe { BatchSize = batchSize, MaxEpoch = epochs, Seed = seed };
+        _module = new NetworkModule(network, NetworkWeights.Initialize(network, seed));
+        _module.train();
+        var all = _module.named_parameters().Select(p => p.parameter).ToList();
+        _optimizer = optim.SGD(
+            [new SGD.ParamGroup(all.Where(p => p.dim() >= 2), _recipe.LearningRate, _recipe.Momentum, 0, _recipe.WeightDecay, nesterov: true),
+             new SGD.ParamGroup(all.Where(p => p.dim() < 2), _recipe.LearningRate, _recipe.Momentum, 0, 0, nesterov: true)],
+            _recipe.LearningRate, _recipe.Momentum, nesterov: true);
+        _batches = PrebuiltBatches(network, data, batchSize);
+        _order = Enumerable.Range(0, _batches.Count).ToArray();
+        _shuffle = new Random(seed);
+        _images = data.Count;
     }
 
-    /// <summary>The trainer's parameter groups: weight decay on tensors of rank ≥ 2 (conv, dense, skip weights) only.</summary>
-    private static SGD CreateOptimizer(NetworkModule module)
+    /// <summary>
+    /// Trains one epoch and returns its images per second. With <paramref name="phases"/>, batches are
+    /// timed like the trainer's (forward + backward, step, the loss read; "upload" only counts batches).
+    /// </summary>
+    public double RunEpoch(TrainingPhaseTimes? phases = null)
     {
-        var all = module.named_parameters().Select(p => p.parameter).ToList();
-        return optim.SGD(
-            [new SGD.ParamGroup(all.Where(p => p.dim() >= 2), LearningRate, Momentum, 0, WeightDecay, nesterov: true),
-             new SGD.ParamGroup(all.Where(p => p.dim() < 2), LearningRate, Momentum, 0, 0, nesterov: true)],
-            LearningRate, Momentum, nesterov: true);
+        _shuffle.Shuffle(_order);
+        var clock = Stopwatch.StartNew();
+        phases?.Start();
+        for (int b = 0; b < _order.Length; b++)
+        {
+            foreach (var group in _optimizer.ParamGroups)
+                group.LearningRate = _recipe.LearningRateAt(_epoch + (double)b / _order.Length);
+            using var scope = NewDisposeScope();
+            var (x, y) = _batches[_order[b]];
+            phases?.Lap(TrainingPhase.Upload);
+            _optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(_module.forward(x), y);
+            loss.backward();
+            phases?.Lap(TrainingPhase.ForwardBackward);
+            _optimizer.step();
+            _module.ClampActivations();
+            phases?.Lap(TrainingPhase.Step);
+            loss.item<float>();
+            phases?.Lap(TrainingPhase.Bookkeeping);
+        }
+        _epoch++;
+        return _images / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Every batch as an input and a label tensor, created before timing starts and owned by the caller.</summary>
+    public void Dispose()
+    {
+        foreach (var (x, y) in _batches)
+        {
+            x.Dispose();
+            y.Dispose();
+        }
+        _optimizer.Dispose();
+        _module.Dispose();
+    }
+
+    /// <summary>Every batch as an input and a label tensor, created before timing starts and owned by this loop.</summary>
     private static List<(Tensor X, Tensor Y)> PrebuiltBatches(NetworkDescription network, LabeledFeatures data, int batchSize)
     {
         var batches = new List<(Tensor, Tensor)>();

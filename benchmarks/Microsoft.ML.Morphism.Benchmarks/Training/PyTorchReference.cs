@@ -42,25 +42,76 @@ internal sealed class PyTorchReference
         return null;
     }
 
-    /// <summary>Trains <paramref name="network"/> in PyTorch and returns each epoch's images per second.</summary>
-    public IReadOnlyList<double> Run(NetworkDescription network, int batchSize, int images, int epochs, int threads)
+    /// <summary>
+    /// Starts the script in interactive mode for <paramref name="network"/>: it loads the data, builds the
+    /// model and waits; each <see cref="Session.RunEpoch"/> then trains one epoch, so that PyTorch's epochs
+    /// can be interleaved with ours under the same machine load.
+    /// </summary>
+    public Session Start(NetworkDescription network, int batchSize, int images, int epochs, int threads) =>
+        new(Python, network, batchSize, images, epochs, threads);
+
+    /// <summary>One PyTorch process training one network, an epoch per call.</summary>
+    internal sealed class Session : IDisposable
     {
-        var networkFile = Path.Combine(Path.GetTempPath(), $"morphism-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
-        File.WriteAllText(networkFile, network.ToJson());
-        try
+        private readonly Process _process;
+        private readonly string _networkFile;
+        private readonly System.Text.StringBuilder _errors = new();
+        private readonly int _images;
+
+        public Session(string python, NetworkDescription network, int batchSize, int images, int epochs, int threads)
         {
-            string[] arguments = [RepositoryPaths.PyTorchScript, "--network", networkFile, "--batch", Text(batchSize), "--images", Text(images),
-                "--epochs", Text(epochs), "--threads", Text(threads)];
-            var (exitCode, output, error) = RunProcess(Python, arguments, TimeSpan.FromHours(2));
-            if (exitCode != 0)
-                throw new InvalidOperationException($"{Python} {string.Join(" ", arguments)} exited with {exitCode}: {error.Trim()}");
-            using var result = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
-            int trained = result.RootElement.GetProperty("images").GetInt32();
-            return [.. result.RootElement.GetProperty("epochSeconds").EnumerateArray().Select(s => trained / s.GetDouble())];
+            _networkFile = Path.Combine(Path.GetTempPath(), $"morphism-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+            File.WriteAllText(_networkFile, network.ToJson());
+            var start = new ProcessStartInfo(python)
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (var argument in new[] { RepositoryPaths.PyTorchScript, "--network", _networkFile, "--batch", Text(batchSize), "--images", Text(images),
+                "--epochs", Text(epochs), "--threads", Text(threads), "--interactive" })
+                start.ArgumentList.Add(argument);
+            _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {python}.");
+            _process.ErrorDataReceived += (_, e) =>
+            {
+                lock (_errors)
+                    _errors.AppendLine(e.Data);
+            };
+            _process.BeginErrorReadLine();
+            using var ready = JsonDocument.Parse(ReadLine());
+            _images = ready.RootElement.GetProperty("images").GetInt32();
         }
-        finally
+
+        /// <summary>Trains one epoch in PyTorch and returns its images per second (PyTorch's own clock).</summary>
+        public double RunEpoch()
         {
-            File.Delete(networkFile);
+            _process.StandardInput.WriteLine("epoch");
+            _process.StandardInput.Flush();
+            using var result = JsonDocument.Parse(ReadLine());
+            return _images / result.RootElement.GetProperty("seconds").GetDouble();
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                _process.StandardInput.Close();
+                if (!_process.WaitForExit(TimeSpan.FromSeconds(30)))
+                    _process.Kill(entireProcessTree: true);
+            }
+            finally
+            {
+                _process.Dispose();
+                File.Delete(_networkFile);
+            }
+        }
+
+        private string ReadLine()
+        {
+            var line = _process.StandardOutput.ReadLine();
+            if (line is not null)
+                return line;
+            _process.WaitForExit(TimeSpan.FromSeconds(10));
+            lock (_errors)
+                throw new InvalidOperationException($"The PyTorch script stopped{(_process.HasExited ? $" with exit code {_process.ExitCode}" : "")}: {_errors.ToString().Trim()}");
         }
     }
 
