@@ -74,7 +74,7 @@ internal sealed class PreservationSuite : ISuite
         report.Note("Networks: '28x28 bn' = input(1,28,28) conv(32,3) bn act maxpool(2) conv(64,3) bn act maxpool(2) conv(128,3) bn act gap dense(10); " +
                     "'32x32' = input(3,32,32) conv(32,3) act maxpool(2) conv(64,3) act maxpool(2) conv(128,3) act maxpool(2) flatten dense(128) act dense(10). " +
                     "Random weights with non-trivial BatchNorm statistics and biases. Every morph acts on c2 (3×3, 32 → 64), except skip (maxpool1 → a2) and batchnorm (after c3, statistics from 64 random inputs).");
-        report.Note("‖F1‖‖F2‖/‖G‖ (deepen rows): how much larger the two new filters are than the kernel they replace; float32 rounding through the inserted layer grows with it, so it shows which rows come close to the float32 bound.");
+        report.Note("‖F1‖‖F2‖/‖G‖ (deepen rows): how much larger the two new filters are than the kernel they replace (IdMorph's identity gives √64 = 8); float32 rounding through the inserted layer grows with it, so it shows which rows come close to the float32 bound.");
         report.Note("Density: for deepen rows the solver's (non-zero fraction of F1 and F2, values ≤ 1e-12 × max counted as zero); for the others the non-zero fraction of the weight tensors the morph added or changed (a skip's projection starts at zero by design). " +
                     "Solver ms: the depth solver's own time (deepen rows only); morph ms: the whole MorphStep.Apply (validation, solve, new weights).");
     }
@@ -122,8 +122,8 @@ internal sealed class PreservationSuite : ISuite
     /// <summary>
     /// ‖F1‖·‖F2‖ / ‖G‖: how much larger the two new filters are than the kernel they compose to. Float32
     /// rounding of F1, F2 and of the sums through the inserted layer scales with it, so it explains
-    /// which deepen rows come close to the float32 bound (1 for a perfectly balanced split, large when
-    /// the solved filter's entries cancel each other).
+    /// which deepen rows come close to the float32 bound (IdMorph's identity F2 gives √C_j; a solved
+    /// filter whose entries cancel each other gives much more).
     /// </summary>
     private static double CancellationFactor(NetworkWeights parent, NetworkWeights child, string layer)
     {
