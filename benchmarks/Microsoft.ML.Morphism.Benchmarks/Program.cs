@@ -55,7 +55,7 @@ return 0;
 int Usage(int exitCode)
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project benchmarks/Microsoft.ML.Morphism.Benchmarks -- <suite>... [--quick]");
-    Console.Error.WriteLine("         [--threads N] [--rounds N] [--images N] [--epochs N] [--python PATH] [--no-pytorch] [--out DIR]");
+    Console.Error.WriteLine("         [--threads N] [--rounds N] [--images N] [--epochs N] [--network default|child] [--python PATH] [--no-pytorch] [--out DIR]");
     Console.Error.WriteLine("Suites:");
     foreach (var suite in suites)
         Console.Error.WriteLine($"  {suite.Name,-13} {suite.Summary}");

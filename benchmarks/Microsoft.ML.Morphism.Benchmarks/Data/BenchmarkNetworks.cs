@@ -21,4 +21,7 @@ internal static class BenchmarkNetworks
         .Apply(Default, NetworkWeights.Initialize(Default, seed: 1), new MorphContext(seed: 1)).Network;
 
     public static IReadOnlyList<(string Name, NetworkDescription Network)> Both { get; } = [("default", Default), ("child", Child)];
+
+    /// <summary>Both networks, or only the one named by <c>--network</c>.</summary>
+    public static IEnumerable<(string Name, NetworkDescription Network)> Selected(string? only) => Both.Where(n => only is null || n.Name == only);
 }

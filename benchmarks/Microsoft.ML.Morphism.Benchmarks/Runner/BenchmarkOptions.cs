@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Microsoft.ML.Morphism.Benchmarks.Runner;
 
 /// <summary>
-/// <c>&lt;suite&gt;... [--quick] [--threads N] [--rounds N] [--images N] [--epochs N] [--python PATH] [--no-pytorch] [--out DIR]</c>.
+/// <c>&lt;suite&gt;... [--quick] [--threads N] [--rounds N] [--images N] [--epochs N] [--network default|child] [--python PATH] [--no-pytorch] [--out DIR]</c>.
 /// Quick settings are for checking that a suite runs (seconds to a few minutes); the full settings are
 /// what docs/benchmarks.md reports. The overrides exist so a quiet machine can afford larger runs.
 /// </summary>
@@ -16,6 +16,8 @@ internal sealed record BenchmarkOptions
     public int? Rounds { get; init; }
     public int? Images { get; init; }
     public int? Epochs { get; init; }
+    /// <summary>Only this network in the training and scoring suites ("default" or "child"); null = both.</summary>
+    public string? Network { get; init; }
     public string? Python { get; init; }
     public bool SkipPyTorch { get; init; }
     public required string OutputFolder { get; init; }
@@ -31,7 +33,7 @@ internal sealed record BenchmarkOptions
         bool quick = false, skipPyTorch = false;
         int threads = Environment.ProcessorCount;
         int? rounds = null, images = null, epochs = null;
-        string? python = null, output = null;
+        string? python = null, output = null, network = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -45,6 +47,11 @@ internal sealed record BenchmarkOptions
                 case "--images": images = Positive(); break;
                 case "--epochs": epochs = Positive(); break;
                 case "--python": python = Value(); break;
+                case "--network":
+                    network = Value();
+                    if (network is not ("default" or "child"))
+                        throw new ArgumentException("--network takes default or child.");
+                    break;
                 case "--no-pytorch": skipPyTorch = true; break;
                 case "--out": output = Value(); break;
                 default:
@@ -62,6 +69,7 @@ internal sealed record BenchmarkOptions
             Rounds = rounds,
             Images = images,
             Epochs = epochs,
+            Network = network,
             Python = python,
             SkipPyTorch = skipPyTorch,
             OutputFolder = Path.GetFullPath(output ?? Path.Combine(RepositoryPaths.Root, "artifacts")),
@@ -78,6 +86,7 @@ internal sealed record BenchmarkOptions
         if (Rounds is { } r) parts.Add($"--rounds {r}");
         if (Images is { } n) parts.Add($"--images {n}");
         if (Epochs is { } e) parts.Add($"--epochs {e}");
+        if (Network is { } w) parts.Add($"--network {w}");
         if (Python is { } p) parts.Add($"--python {p}");
         if (SkipPyTorch) parts.Add("--no-pytorch");
         return "dotnet run -c Release --project benchmarks/Microsoft.ML.Morphism.Benchmarks -- " + string.Join(" ", parts);

@@ -69,6 +69,7 @@ internal sealed class PreservationSuite : ISuite
             report.AddRow(row);
         }
         report.Add(table);
+        report.Add(WidthSweep(rows, inputs, report));
         int failed = rows.Count(r => !r.Pass);
         report.Note($"{rows.Count - failed} of {rows.Count} rows PASS{(failed > 0 ? $", {failed} FAIL" : "")}. Errors: max over {inputs} standard-normal inputs of |C(x) − P(x)| on the logits; rel = that / max |P(x)| (MorphVerifier).");
         report.Note("Networks: '28x28 bn' = input(1,28,28) conv(32,3) bn act maxpool(2) conv(64,3) bn act maxpool(2) conv(128,3) bn act gap dense(10); " +
@@ -136,6 +137,31 @@ internal sealed class PreservationSuite : ISuite
         }
         var newLayer = child.Keys.Where(k => k.StartsWith($"{layer}_d", StringComparison.Ordinal) && k.EndsWith(".weight", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Last();
         return Norm(child[$"{layer}.weight"].Values) * Norm(child[newLayer].Values) / Norm(parent[$"{layer}.weight"].Values);
+    }
+
+    /// <summary>
+    /// The float32 error of NetMorph dense against the width of the inserted layer, on the network and
+    /// activation of the deepen-netmorph float32 row with the largest error: the smallest exact width
+    /// (what Deepen picks) gives a nearly square system, whose minimum-norm solution has the largest
+    /// entries; a few more channels shrink ‖F1‖‖F2‖/‖G‖ and the float32 error with it.
+    /// </summary>
+    private static MarkdownTable WidthSweep(List<PreservationRow> rows, int inputs, SuiteReport report)
+    {
+        var worst = rows.Where(r => r.Morph == "deepen-netmorph" && r.Dtype == "float32").MaxBy(r => r.MaxRelError)!;
+        var activation = Enum.Parse<ActivationKind>(worst.Activation);
+        var network = RealisticNetwork(worst.Network == "28x28 bn" ? 0 : 1, activation).Network;
+        int smallest = worst.Width!.Value;
+        var table = new MarkdownTable($"NetMorph dense, float32, against the inserted width ({worst.Network}, {worst.Activation}, deepen(c2, kernel=3); the first row is Deepen's own choice)",
+            "width", "max rel error", "‖F1‖‖F2‖/‖G‖", "result");
+        foreach (int width in new[] { smallest, smallest + smallest / 8, smallest + smallest / 4, 2 * smallest, 3 * smallest })
+        {
+            int seed = 1000 * Array.FindIndex(Morphs, m => m.Name == "deepen-netmorph") + 10 * Array.IndexOf(Activations, activation);
+            var row = Measure("deepen-netmorph", new DeepenStep("c2", KernelSize: 3, Width: width), activation, worst.Network, network, Precision.Float32, inputs, seed);
+            table.Add(width.ToString(System.Globalization.CultureInfo.InvariantCulture), Format.Sci(row.MaxRelError),
+                Format.OrDash(row.CancellationFactor, c => Format.Fixed(c, 1)), row.Pass ? "PASS" : "FAIL: " + row.Failure);
+            report.AddRow(row with { Morph = $"deepen-netmorph width {width}" });
+        }
+        return table;
     }
 
     /// <summary>Practical must be denser than IdMorph for the same activation and dtype (issue 3's rule).</summary>

@@ -42,7 +42,7 @@ internal sealed class ScoringSuite : ISuite
             "network", "data", "threads", "images", "images/s", "µs / image", "accuracy (sanity)");
         var latencyTable = new MarkdownTable($"PredictionEngine.Predict, one image per call ({predictions} calls after 100 warm-up calls)",
             "network", "threads", "p50 µs", "p99 µs", "mean µs", "max µs");
-        foreach (var (name, network) in BenchmarkNetworks.Both)
+        foreach (var (name, network) in BenchmarkNetworks.Selected(options.Network))
         {
             var model = ClassifierTraining.Fit(ml, train, network, 64, epochs: 1, options.Threads).Model;
             foreach (var threads in threadCounts)

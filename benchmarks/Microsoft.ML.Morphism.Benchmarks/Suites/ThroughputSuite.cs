@@ -40,7 +40,7 @@ internal sealed class ThroughputSuite : ISuite
         var table = new MarkdownTable($"Training throughput, images/s ({data.Count} Fashion-MNIST images, epochs 2–{epochs} of {rounds} round(s), interleaved epoch by epoch; medians)",
             "network", "parameters", "batch", "ours (ML.NET, cache)", "bare TorchSharp", pytorch is null ? "PyTorch (not run)" : $"PyTorch {pytorch.Version}",
             "ours / bare", "ours / PyTorch", "bare / PyTorch", "load (1 min)");
-        foreach (var (name, network) in BenchmarkNetworks.Both)
+        foreach (var (name, network) in BenchmarkNetworks.Selected(options.Network))
         {
             foreach (var batch in BatchSizes)
             {
