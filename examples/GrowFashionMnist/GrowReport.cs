@@ -98,6 +98,7 @@ internal static class GrowReport
                 settings.BatchSize,
                 settings.LearningRate,
                 settings.RefitLearningRate,
+                settings.ActivationLearningRateFactor,
                 settings.Augmentation,
                 settings.Seeds,
                 threads = settings.Threads ?? TorchSharp.torch.get_num_threads(),

@@ -36,6 +36,8 @@ internal sealed record GrowSettings
     public double LearningRate { get; init; } = MorphableImageClassifierTrainer.Defaults.LearningRate;
     /// <summary>Refit peak learning rate; null takes the library's default (a tenth of the parent's peak).</summary>
     public double? RefitLearningRate { get; init; }
+    /// <summary>P-activations' learning-rate factor in every arm (the library's default is 1).</summary>
+    public double ActivationLearningRateFactor { get; init; } = 1;
     /// <summary>±2 px shifts and left-right flips (right for clothing, wrong for digits or text).</summary>
     public bool Augmentation { get; init; } = true;
     public int? Threads { get; init; }
@@ -66,6 +68,7 @@ internal sealed record GrowSettings
           --batch-size <n>             (default {MorphableImageClassifierTrainer.Defaults.BatchSize})
           --learning-rate <x>          parent and scratch peak learning rate, SGD + cosine (default {MorphableImageClassifierTrainer.Defaults.LearningRate})
           --refit-learning-rate <x>    child refit peak learning rate (default: a tenth of the parent's peak)
+          --activation-lr-factor <x>   learning rate of P-activations' a as a multiple of the others' (default 1)
           --augmentation <on|off>      ±2 px shifts and horizontal flips during training (default on)
           --threads <n>                TorchSharp intra-op threads (default: the machine's cores)
           --out <folder>               output folder (default artifacts/grow-fashion-mnist)
@@ -79,7 +82,7 @@ internal sealed record GrowSettings
     {
         var options = CommandLineOptions.Parse(args, "--data", "--images", "--train-per-class", "--test-per-class", "--holdout-per-class", "--epochs",
             "--refit-epochs", "--long-scratch-epochs", "--seeds", "--architecture", "--plan", "--batch-size", "--learning-rate",
-            "--refit-learning-rate", "--augmentation", "--threads", "--out");
+            "--refit-learning-rate", "--activation-lr-factor", "--augmentation", "--threads", "--out");
         helpRequested = options.HelpRequested;
         var data = options.GetString("--data", "");
         var images = options.GetString("--images", "");
@@ -117,6 +120,7 @@ internal sealed record GrowSettings
             BatchSize = options.GetInt("--batch-size", MorphableImageClassifierTrainer.Defaults.BatchSize, minimum: 1),
             LearningRate = options.GetPositiveDouble("--learning-rate") ?? MorphableImageClassifierTrainer.Defaults.LearningRate,
             RefitLearningRate = options.GetPositiveDouble("--refit-learning-rate"),
+            ActivationLearningRateFactor = options.GetPositiveDouble("--activation-lr-factor") ?? 1,
             Augmentation = augmentation == "on",
             Threads = Optional("--threads"),
             OutputFolder = options.GetString("--out", Path.Combine("artifacts", "grow-fashion-mnist")),
