@@ -102,6 +102,7 @@ internal static class GrowReport
                 settings.Augmentation,
                 settings.Seeds,
                 threads = settings.Threads ?? TorchSharp.torch.get_num_threads(),
+                settings.ParallelSeeds,
             },
             summary,
             seeds,
