@@ -66,6 +66,7 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
             MaxEpoch = epochs,
             BatchSize = settings.BatchSize,
             LearningRate = settings.LearningRate,
+            ActivationLearningRateFactor = settings.ActivationLearningRateFactor,
             ShiftPixels = settings.Augmentation ? 2 : 0,
             HorizontalFlip = settings.Augmentation,
             Seed = seed,

@@ -36,9 +36,13 @@ internal sealed record GrowSettings
     public double LearningRate { get; init; } = MorphableImageClassifierTrainer.Defaults.LearningRate;
     /// <summary>Refit peak learning rate; null takes the library's default (a tenth of the parent's peak).</summary>
     public double? RefitLearningRate { get; init; }
+    /// <summary>P-activations' learning-rate factor in every arm (the library's default is 1).</summary>
+    public double ActivationLearningRateFactor { get; init; } = 1;
     /// <summary>±2 px shifts and left-right flips (right for clothing, wrong for digits or text).</summary>
     public bool Augmentation { get; init; } = true;
     public int? Threads { get; init; }
+    /// <summary>Seeds trained at the same time (each with <see cref="Threads"/>, by default the cores shared out).</summary>
+    public int ParallelSeeds { get; init; } = 1;
     public string OutputFolder { get; init; } = Path.Combine("artifacts", "grow-fashion-mnist");
 
     /// <summary>The parent's epochs plus the refit's: what the from-scratch child gets for a fair comparison.</summary>
@@ -66,8 +70,11 @@ internal sealed record GrowSettings
           --batch-size <n>             (default {MorphableImageClassifierTrainer.Defaults.BatchSize})
           --learning-rate <x>          parent and scratch peak learning rate, SGD + cosine (default {MorphableImageClassifierTrainer.Defaults.LearningRate})
           --refit-learning-rate <x>    child refit peak learning rate (default: a tenth of the parent's peak)
+          --activation-lr-factor <x>   learning rate of P-activations' a as a multiple of the others' (default 1)
           --augmentation <on|off>      ±2 px shifts and horizontal flips during training (default on)
-          --threads <n>                TorchSharp intra-op threads (default: the machine's cores)
+          --threads <n>                TorchSharp intra-op threads (default: the machine's cores, shared out between parallel seeds)
+          --parallel-seeds <n>         train n seeds at the same time (default 1); with one thread each, 2 seeds on 2 cores
+                                       take about the time of one seed on 2 threads, without oversubscribing the cores
           --out <folder>               output folder (default artifacts/grow-fashion-mnist)
 
         Morph plan text: deepen(layer[, kernel=1][, width=N][, activation=relu|tanh|...][, method=netmorph|idmorph])
@@ -79,7 +86,7 @@ internal sealed record GrowSettings
     {
         var options = CommandLineOptions.Parse(args, "--data", "--images", "--train-per-class", "--test-per-class", "--holdout-per-class", "--epochs",
             "--refit-epochs", "--long-scratch-epochs", "--seeds", "--architecture", "--plan", "--batch-size", "--learning-rate",
-            "--refit-learning-rate", "--augmentation", "--threads", "--out");
+            "--refit-learning-rate", "--activation-lr-factor", "--augmentation", "--threads", "--parallel-seeds", "--out");
         helpRequested = options.HelpRequested;
         var data = options.GetString("--data", "");
         var images = options.GetString("--images", "");
@@ -117,11 +124,16 @@ internal sealed record GrowSettings
             BatchSize = options.GetInt("--batch-size", MorphableImageClassifierTrainer.Defaults.BatchSize, minimum: 1),
             LearningRate = options.GetPositiveDouble("--learning-rate") ?? MorphableImageClassifierTrainer.Defaults.LearningRate,
             RefitLearningRate = options.GetPositiveDouble("--refit-learning-rate"),
+            ActivationLearningRateFactor = options.GetPositiveDouble("--activation-lr-factor") ?? 1,
             Augmentation = augmentation == "on",
+            ParallelSeeds = options.GetInt("--parallel-seeds", 1, minimum: 1),
             Threads = Optional("--threads"),
             OutputFolder = options.GetString("--out", Path.Combine("artifacts", "grow-fashion-mnist")),
         };
         settings.CheckPlanFitsTheParent();
+        // libtorch's thread count is process-wide: parallel seeds share the cores instead of each taking all of them.
+        if (settings.ParallelSeeds > 1 && settings.Threads is null)
+            settings = settings with { Threads = Math.Max(1, Environment.ProcessorCount / Math.Min(settings.ParallelSeeds, settings.Seeds.Count)) };
         return settings;
     }
 

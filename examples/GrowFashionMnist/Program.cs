@@ -35,25 +35,27 @@ try
                       (settings.LongScratchEpochs > 0 ? $" and {settings.LongScratchEpochs} epochs" : "") +
                       $"; augmentation {(settings.Augmentation ? "on" : "off")}; seeds {string.Join(", ", settings.Seeds)}");
 
-    var results = new List<SeedResult>();
-    foreach (var seed in settings.Seeds)
+    // Seeds may run at once (--parallel-seeds): each has its own MLContext, trainer generators and models.
+    var results = new SeedResult[settings.Seeds.Count];
+    var printing = new object();
+    Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.ParallelSeeds }, i =>
     {
-        var ml = new MLContext(seed);
-        var result = new GrowExperiment(ml, data, settings, seed, Console.Out).Run();
-        GrowReport.PrintSeed(Console.Out, result);
-        if (results.Count == 0)
-        {
-            // The first seed's models are the job's deliverables; SaveModel writes through a temp file and a rename.
-            ml.Morphism().SaveModel(result.ParentModel, result.InputSchema, Path.Combine(output, "parent.zip"));
-            ml.Morphism().SaveModel(result.ChildModel, result.InputSchema, Path.Combine(output, "child.zip"));
-            Console.WriteLine();
-            Console.WriteLine("Parent network:");
-            Console.WriteLine(result.ParentSummary);
-            Console.WriteLine("Child network (* = created by the morph, ~ = changed by it):");
-            Console.WriteLine(result.ChildSummary);
-        }
-        results.Add(result);
-    }
+        var seed = settings.Seeds[i];
+        results[i] = new GrowExperiment(new MLContext(seed), data, settings, seed, Console.Out).Run();
+        lock (printing)
+            GrowReport.PrintSeed(Console.Out, results[i]);
+    });
+
+    // The first seed's models are the job's deliverables; SaveModel writes through a temp file and a rename.
+    var first = results[0];
+    var ml = new MLContext(first.Seed);
+    ml.Morphism().SaveModel(first.ParentModel, first.InputSchema, Path.Combine(output, "parent.zip"));
+    ml.Morphism().SaveModel(first.ChildModel, first.InputSchema, Path.Combine(output, "child.zip"));
+    Console.WriteLine();
+    Console.WriteLine("Parent network:");
+    Console.WriteLine(first.ParentSummary);
+    Console.WriteLine("Child network (* = created by the morph, ~ = changed by it):");
+    Console.WriteLine(first.ChildSummary);
 
     var summary = GrowReport.Summarize(results);
     GrowReport.PrintSummary(Console.Out, summary);

@@ -79,6 +79,8 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         public double Momentum = 0.9;
         /// <summary>Weight decay on conv/dense weights. Default 5e-4.</summary>
         public double WeightDecay = 5e-4;
+        /// <summary>Learning rate of P-activations' <c>a</c> as a multiple of the others'. Default 1.</summary>
+        public double ActivationLearningRateFactor = 1;
         /// <summary>Learning-rate schedule. Default cosine.</summary>
         public LearningRateSchedule Schedule = LearningRateSchedule.Cosine;
         /// <summary>Linear warm-up in epochs. Default 1.</summary>
@@ -212,6 +214,7 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
             LearningRate = _options.LearningRate,
             Momentum = _options.Momentum,
             WeightDecay = _options.WeightDecay,
+            ActivationLearningRateFactor = _options.ActivationLearningRateFactor,
             Schedule = _options.Schedule,
             WarmupEpochs = _options.WarmupEpochs,
             BatchSize = _options.BatchSize,

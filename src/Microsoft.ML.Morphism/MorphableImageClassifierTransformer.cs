@@ -84,11 +84,15 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
 
     internal IHost HostEnvironment => Host;
 
-    // Format versions: 0x00010001 = version 1 (network/weights/labels/recipe/history parts with checksums).
+    // Format versions: 0x00010001 = version 1 (network/weights/labels/recipe/history parts with checksums);
+    // 0x00010002 = version 2 (the recipe may hold ActivationLearningRateFactor, which version-1 readers refuse as an
+    // unknown member: they must say "too new" instead). Version 1 recipes read with the factor's default, 1.
+    internal const uint FormatVersion = 0x00010002;
+
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: "MRPHIMGC",
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
+        verWrittenCur: FormatVersion,
+        verReadableCur: FormatVersion,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(MorphableImageClassifierTransformer).Assembly.FullName);
@@ -99,7 +103,7 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
         Host.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
-        // *** Binary format (version 1) ***
+        // *** Binary format (versions 1 and 2; they differ only in the recipe's JSON) ***
         // string: feature, label, score, predicted-label column names
         // byte: feature kind (0 = Single vector, 1 = Image); int: vector size or image height, int: image width
         // parts (ModelPart envelopes): Network, Weights, Labels, Recipe, History

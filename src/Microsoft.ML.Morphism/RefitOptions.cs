@@ -31,6 +31,8 @@ public sealed class RefitOptions
     public int? BatchSize;
     /// <summary>Weight decay. Default: the parent's.</summary>
     public double? WeightDecay;
+    /// <summary>Learning rate of P-activations' <c>a</c> (the inserted layers' linearity) as a multiple of the others'. Default: the parent's.</summary>
+    public double? ActivationLearningRateFactor;
     /// <summary>Shift augmentation. Default: the parent's.</summary>
     public int? ShiftPixels;
     /// <summary>Flip augmentation. Default: the parent's.</summary>
@@ -73,6 +75,7 @@ public sealed class RefitOptions
             Optimizer = Optimizer ?? parent.Optimizer,
             BatchSize = BatchSize ?? parent.BatchSize,
             WeightDecay = WeightDecay ?? parent.WeightDecay,
+            ActivationLearningRateFactor = ActivationLearningRateFactor ?? parent.ActivationLearningRateFactor,
             ShiftPixels = ShiftPixels ?? parent.ShiftPixels,
             HorizontalFlip = HorizontalFlip ?? parent.HorizontalFlip,
             EarlyStoppingPatience = EarlyStoppingPatience ?? parent.EarlyStoppingPatience,

@@ -46,7 +46,8 @@ public sealed class NetworkTrainer
         module.RandomSource = generator;
         var augmentation = new Augmentation(_recipe.ShiftPixels, _recipe.HorizontalFlip, generator);
         var shuffle = new Random(_recipe.Seed);
-        using var optimizer = CreateOptimizer(module);
+        var (created, groupFactors) = CreateOptimizer(module);
+        using var optimizer = created;
         using var upload = new BatchUpload(network.Input, _device);
         double chanceLoss = Math.Log(Math.Max(2, network.Output.Size));
         long batchesPerEpoch = (train.Count + _recipe.BatchSize - 1) / _recipe.BatchSize;
@@ -89,8 +90,8 @@ public sealed class NetworkTrainer
                 batchIndex++;
                 double progress = (epoch - 1) + Math.Min(1, (batchIndex - 1) / (double)Math.Max(1, batchesPerEpoch));
                 lr = _recipe.LearningRateAt(progress);
-                foreach (var group in optimizer.ParamGroups)
-                    group.LearningRate = lr;
+                foreach (var (group, factor) in optimizer.ParamGroups.Zip(groupFactors))
+                    group.LearningRate = lr * factor;
 
                 using var scope = NewDisposeScope();
                 phases?.Lap(TrainingPhase.Bookkeeping);
@@ -203,24 +204,30 @@ public sealed class NetworkTrainer
               + $", lr {metrics.LearningRate:G3}, {metrics.Seconds:F1}s");
     }
 
-    private OptimizerHelper CreateOptimizer(NetworkModule module)
+    /// <summary>The optimizer, and each of its parameter groups' learning rate as a multiple of the schedule's.</summary>
+    private (OptimizerHelper Optimizer, double[] GroupFactors) CreateOptimizer(NetworkModule module)
     {
         // Weight decay applies to conv, dense and skip weights only: decaying biases, BatchNorm or a
         // P-activation's a would pull the network away from what the parent learned for no benefit.
+        // A P-activation's a is one scalar per layer with a small gradient: it gets its own learning-rate factor.
         var all = module.named_parameters().ToList();
+        bool IsLinearity((string name, Parameter parameter) p) => p.name.EndsWith(".a", StringComparison.Ordinal);
         var decayed = all.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
-        var other = all.Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
-        double lr = _recipe.LearningRate;
-        return _recipe.Optimizer switch
+        var other = all.Where(p => p.parameter.dim() < 2 && !IsLinearity(p)).Select(p => p.parameter).ToList();
+        var linearity = all.Where(IsLinearity).Select(p => p.parameter).ToList();
+        double lr = _recipe.LearningRate, momentum = _recipe.Momentum;
+        var groups = new List<(List<Parameter> Parameters, double WeightDecay, double Factor)>
+        {
+            (decayed, _recipe.WeightDecay, 1), (other, 0, 1), (linearity, 0, _recipe.ActivationLearningRateFactor),
+        };
+        groups.RemoveAll(g => g.Parameters.Count == 0);
+        OptimizerHelper optimizer = _recipe.Optimizer switch
         {
             OptimizerKind.Sgd => optim.SGD(
-                [new SGD.ParamGroup(decayed, lr, _recipe.Momentum, 0, _recipe.WeightDecay, nesterov: _recipe.Momentum > 0),
-                 new SGD.ParamGroup(other, lr, _recipe.Momentum, 0, 0, nesterov: _recipe.Momentum > 0)],
-                lr, _recipe.Momentum, nesterov: _recipe.Momentum > 0),
-            _ => optim.AdamW(
-                [new AdamW.ParamGroup(decayed, lr, weight_decay: _recipe.WeightDecay),
-                 new AdamW.ParamGroup(other, lr, weight_decay: 0)],
-                lr),
+                [.. groups.Select(g => new SGD.ParamGroup(g.Parameters, lr * g.Factor, momentum, 0, g.WeightDecay, nesterov: momentum > 0))],
+                lr, momentum, nesterov: momentum > 0),
+            _ => optim.AdamW([.. groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr * g.Factor, weight_decay: g.WeightDecay))], lr),
         };
+        return (optimizer, [.. groups.Select(g => g.Factor)]);
     }
 }

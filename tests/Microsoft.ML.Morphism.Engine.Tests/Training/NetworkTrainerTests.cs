@@ -1,3 +1,4 @@
+using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Training;
 
@@ -127,6 +128,37 @@ public class NetworkTrainerTests
         Assert.Equal(0, result.SelectedEpoch);
         Assert.All(start.Keys, key => Assert.True(start[key].Values.SequenceEqual(result.Weights[key].Values), key));
         Assert.Contains("keeping the starting", result.Message);
+    }
+
+    [Fact]
+    public void ActivationLearningRateFactorMakesTheInsertedActivationLeaveTheIdentityFaster()
+    {
+        // A parent with much left to learn, deepened: the loss pulls the inserted activation toward non-linear.
+        var parent = NetworkDescription.Parse("input(1,10,10) conv(6,3) relu maxpool(2) conv(8,3) relu flatten dense(4)");
+        var child = new DeepenStep("conv2", 3).Apply(parent, NetworkWeights.Initialize(parent, 1), new MorphContext(1));
+        var data = SyntheticData.Squares(160, 4, 10, seed: 1);
+        double DriftOfA(double factor)
+        {
+            var refit = Recipe(epochs: 2) with { LearningRate = 0.005, ActivationLearningRateFactor = factor };
+            return 1 - new NetworkTrainer(refit).Train(child.Network, child.Weights, data).Weights["conv2_d1_act.a"].Values[0];
+        }
+
+        double slow = DriftOfA(1), fast = DriftOfA(30);
+
+        Assert.InRange(slow, 1e-4, 0.1);
+        Assert.True(fast > 10 * slow, $"a moved {fast} with factor 30 and {slow} with factor 1");
+        Assert.InRange(fast, 0, 1);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-1.0)]
+    [InlineData(double.NaN)]
+    public void ActivationLearningRateFactorMustBePositive(double factor)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new NetworkTrainer(Recipe() with { ActivationLearningRateFactor = factor }));
+
+        Assert.Contains("ActivationLearningRateFactor must be positive", e.Message);
     }
 
     [Fact]

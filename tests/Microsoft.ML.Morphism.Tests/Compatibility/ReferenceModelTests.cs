@@ -8,22 +8,24 @@ namespace Microsoft.ML.Morphism.Tests.Compatibility;
 
 /// <summary>
 /// Models saved by earlier versions keep loading and scoring exactly as they did. The committed
-/// <c>ReferenceModels/v1.zip</c> (format version 1: a trained, then widened, classifier inside a
-/// MapValueToKey → classifier → MapKeyToValue pipeline) and its recorded scores must never change.
-/// Set MORPHISM_WRITE_REFERENCE_MODEL=1 only when adding a NEW format version's reference model.
+/// <c>ReferenceModels/vN.zip</c> (format version N: a trained, then widened, classifier inside a
+/// MapValueToKey → classifier → MapKeyToValue pipeline) and their recorded scores must never change.
+/// Set MORPHISM_WRITE_REFERENCE_MODEL=vN only when adding a NEW format version's reference model.
 /// </summary>
 public class ReferenceModelTests
 {
     private static string Folder => Path.Combine(typeof(ReferenceModelTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RepositoryRoot").Value!, "tests", "Microsoft.ML.Morphism.Tests", "Compatibility", "ReferenceModels");
 
-    [Fact]
-    public void FormatVersion1ModelLoadsAndScoresAsRecorded()
+    [Theory]
+    [InlineData("v1")]
+    [InlineData("v2")]
+    public void ReferenceModelOfEachFormatVersionLoadsAndScoresAsRecorded(string version)
     {
-        var modelPath = Path.Combine(Folder, "v1.zip");
-        var scoresPath = Path.Combine(Folder, "v1.scores.json");
-        if (Environment.GetEnvironmentVariable("MORPHISM_WRITE_REFERENCE_MODEL") == "1")
-            Write(modelPath, scoresPath);
+        var modelPath = Path.Combine(Folder, $"{version}.zip");
+        var scoresPath = Path.Combine(Folder, $"{version}.scores.json");
+        if (Environment.GetEnvironmentVariable("MORPHISM_WRITE_REFERENCE_MODEL") == version)
+            Write(modelPath, scoresPath, activationLearningRateFactor: version == "v1" ? 1 : 3);
 
         var ml = new MLContext(seed: 1);
         var model = ml.Model.Load(modelPath, out _);
@@ -41,9 +43,37 @@ public class ReferenceModelTests
         Assert.Equal(expected.History, string.Join(" ", classifier.MorphHistory));
         Assert.NotNull(classifier.LastMorphReport);
         Assert.True(classifier.LastMorphReport!.MaxRelError < 1e-5);
+        // Absent from version 1 recipes (read as the default, 1); version 2's reference stored 3.
+        Assert.Equal(version == "v1" ? 1 : 3, classifier.Model.Recipe.ActivationLearningRateFactor);
     }
 
-    private static void Write(string modelPath, string scoresPath)
+    [Fact]
+    public void SavedModelsDeclareTheCurrentFormatAsTheOldestThatCanReadThem()
+    {
+        // Version-1 readers would refuse a version-2 recipe as corrupt; declaring version 2 readable-only makes
+        // ML.NET tell them "the model is too new" instead. The header follows the 8-byte model signature.
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 2, seed: 1));
+        using var dir = new TempDirectory();
+        var path = dir.File("model.zip");
+        ml.Model.Save(Reliability.SmallModels.Train(ml, data), data.Schema, path);
+
+        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+        var headers = zip.Entries.Select(e =>
+        {
+            using var stream = e.Open();
+            using var bytes = new MemoryStream();
+            stream.CopyTo(bytes);
+            return bytes.ToArray();
+        }).Select(b => (Bytes: b, At: b.AsSpan().IndexOf("MRPHIMGC"u8))).Where(h => h.At >= 0).ToList();
+
+        var (header, at) = Assert.Single(headers);
+        Assert.Equal(MorphableImageClassifierTransformer.FormatVersion, BitConverter.ToUInt32(header, at + 8));  // written
+        Assert.Equal(MorphableImageClassifierTransformer.FormatVersion, BitConverter.ToUInt32(header, at + 12)); // oldest reader
+        Assert.Equal(0x00010002u, MorphableImageClassifierTransformer.FormatVersion);
+    }
+
+    private static void Write(string modelPath, string scoresPath, double activationLearningRateFactor)
     {
         var ml = new MLContext(seed: 1);
         var train = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 6, seed: 76));
@@ -51,7 +81,7 @@ public class ReferenceModelTests
             .Append(ml.MulticlassClassification.Trainers.MorphableImageClassifier(new MorphableImageClassifierTrainer.Options
             {
                 ImageHeight = SyntheticImages.Size, ImageWidth = SyntheticImages.Size, Architecture = "conv(3,3) bn relu maxpool(2) flatten",
-                MaxEpoch = 2, BatchSize = 8,
+                MaxEpoch = 2, BatchSize = 8, ActivationLearningRateFactor = activationLearningRateFactor,
             }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
         var parent = pipeline.Fit(train);
