@@ -153,10 +153,15 @@ def main():
     x, y = load(args.data, args.images)
     batches = [(x[i:i + args.batch].contiguous(), y[i:i + args.batch].contiguous()) for i in range(0, len(y), args.batch)]
 
+    # The trainer's parameter groups: decayed weights, other parameters, and the P-activations' a (its own
+    # learning-rate factor in the trainer's recipe; 1 by default, so the same rate here).
+    linearity = [p for name, p in model.named_parameters() if name.endswith(".a")]
     decayed = [p for p in model.parameters() if p.dim() >= 2]
-    other = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": 5e-4}, {"params": other, "weight_decay": 0}],
-                                lr=0.05, momentum=0.9, nesterov=True)
+    other = [p for name, p in model.named_parameters() if p.dim() < 2 and not name.endswith(".a")]
+    groups = [{"params": decayed, "weight_decay": 5e-4}, {"params": other, "weight_decay": 0}]
+    if linearity:
+        groups.append({"params": linearity, "weight_decay": 0})
+    optimizer = torch.optim.SGD(groups, lr=0.05, momentum=0.9, nesterov=True)
     activations = [m for m in model.modules() if isinstance(m, PActivation)]
 
     generator = torch.Generator().manual_seed(args.seed)

@@ -24,6 +24,7 @@ internal sealed class BareTrainingLoop : IDisposable
 {
     private readonly NetworkModule _module;
     private readonly SGD _optimizer;
+    private readonly double[] _factors;
     private readonly TrainingRecipe _recipe;
     private readonly List<(Tensor X, Tensor Y)> _batches;
     private readonly int[] _order;
@@ -36,10 +37,18 @@ internal sealed class BareTrainingLoop : IDisposable
         _recipe = new TrainingRecipe { BatchSize = batchSize, MaxEpoch = epochs, Seed = seed };
         _module = new NetworkModule(network, NetworkWeights.Initialize(network, seed));
         _module.train();
-        var all = _module.named_parameters().Select(p => p.parameter).ToList();
+        // The trainer's parameter groups: decayed weights, other parameters, and P-activations' a with their own factor.
+        var all = _module.named_parameters().ToList();
+        static bool IsLinearity((string Name, Parameter Parameter) p) => p.Name.EndsWith(".a", StringComparison.Ordinal);
+        var groups = new (IEnumerable<Parameter> Parameters, double WeightDecay, double Factor)[]
+        {
+            (all.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter), _recipe.WeightDecay, 1),
+            (all.Where(p => p.parameter.dim() < 2 && !IsLinearity(p)).Select(p => p.parameter), 0, 1),
+            (all.Where(p => IsLinearity(p)).Select(p => p.parameter), 0, _recipe.ActivationLearningRateFactor),
+        }.Where(g => g.Parameters.Any()).ToArray();
+        _factors = [.. groups.Select(g => g.Factor)];
         _optimizer = optim.SGD(
-            [new SGD.ParamGroup(all.Where(p => p.dim() >= 2), _recipe.LearningRate, _recipe.Momentum, 0, _recipe.WeightDecay, nesterov: true),
-             new SGD.ParamGroup(all.Where(p => p.dim() < 2), _recipe.LearningRate, _recipe.Momentum, 0, 0, nesterov: true)],
+            [.. groups.Select(g => new SGD.ParamGroup(g.Parameters, _recipe.LearningRate * g.Factor, _recipe.Momentum, 0, g.WeightDecay, nesterov: true))],
             _recipe.LearningRate, _recipe.Momentum, nesterov: true);
         _batches = PrebuiltBatches(network, data, batchSize);
         _order = Enumerable.Range(0, _batches.Count).ToArray();
@@ -58,8 +67,9 @@ internal sealed class BareTrainingLoop : IDisposable
         phases?.Start();
         for (int b = 0; b < _order.Length; b++)
         {
-            foreach (var group in _optimizer.ParamGroups)
-                group.LearningRate = _recipe.LearningRateAt(_epoch + (double)b / _order.Length);
+            double lr = _recipe.LearningRateAt(_epoch + (double)b / _order.Length);
+            foreach (var (group, factor) in _optimizer.ParamGroups.Zip(_factors))
+                group.LearningRate = lr * factor;
             using var scope = NewDisposeScope();
             var (x, y) = _batches[_order[b]];
             phases?.Lap(TrainingPhase.Upload);
