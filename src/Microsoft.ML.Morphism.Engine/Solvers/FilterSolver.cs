@@ -58,9 +58,11 @@ internal static class FilterSolver
 
     /// <summary>
     /// The minimum-norm least-squares X of A X = B for A m×n with m ≤ n. With Aᵀ = QR (Householder),
-    /// A = Rᵀ Qᵀ and X = Q R⁻ᵀ B lies in A's row space, hence is the minimum-norm solution: one QR of
-    /// an n×m matrix and two triangular/matrix products, no SVD and no normal equations (which would
-    /// square the condition number). A numerically rank-deficient A falls back to LAPACK's
+    /// A = Rᵀ Qᵀ and X = Q [R⁻ᵀ B; 0] lies in A's row space, hence is the minimum-norm solution: one QR of
+    /// an n×m matrix, one triangular solve and the reflectors applied to the result, no SVD and no normal
+    /// equations (which would square the condition number). Q stays in LAPACK's packed form (geqrf, then
+    /// ormqr applies it): forming it explicitly costs as much again as the factorisation and made this
+    /// the slowest step of a large Deepen. A numerically rank-deficient A falls back to LAPACK's
     /// complete-orthogonal-factorisation least squares, which still returns the minimum-norm solution.
     /// </summary>
     internal static Tensor MinimumNorm(Tensor a, Tensor b)
@@ -69,14 +71,16 @@ internal static class FilterSolver
         long m = a.shape[0], n = a.shape[1];
         if (m > n)
             throw new ArgumentException($"The system has {m} equations but only {n} unknowns; the condition for an exact solution does not hold.");
-        var (q, r) = linalg.qr(a.t());
+        var (reflectors, tau) = geqrf(a.t());
+        var r = reflectors.narrow(0, 0, m).triu();
         var diagonal = r.diagonal().abs();
         double largest = diagonal.max().item<double>();
         double smallest = diagonal.min().item<double>();
         if (!(smallest > largest * n * 1e-14))
             return PseudoInverseSolve(a, b).MoveToOuterDisposeScope();
         var y = linalg.solve_triangular(r.t(), b, upper: false);
-        return q.matmul(y).MoveToOuterDisposeScope();
+        var padded = cat([y, zeros([n - m, y.shape[1]], y.dtype)], 0);
+        return ormqr(reflectors, tau, padded, left: true, transpose: false).MoveToOuterDisposeScope();
     }
 
     private static Tensor PseudoInverseSolve(Tensor a, Tensor b)

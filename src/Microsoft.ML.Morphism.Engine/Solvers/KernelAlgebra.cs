@@ -24,14 +24,19 @@ public static class KernelAlgebra
         if (first.shape[0] != second.shape[1])
             throw new ArgumentException($"F1 has {first.shape[0]} output channels but F2 reads {second.shape[1]}.");
         using var scope = NewDisposeScope();
-        int k2 = (int)second.shape[2];
-        // conv2d correlates; flipping F2 turns it into the convolution Σ_{q+r=t}, and batching over
-        // F1's input channels gives every (c_j, c_i) pair at once.
-        var composed = nn.functional.conv2d(
-            AsDouble(first).permute(1, 0, 2, 3),
-            AsDouble(second).flip(2, 3),
-            padding: [k2 - 1]);
-        return composed.permute(1, 0, 2, 3).contiguous().MoveToOuterDisposeScope();
+        var (f1, f2) = (AsDouble(first), AsDouble(second));
+        long width = f1.shape[0], inChannels = f1.shape[1], outChannels = f2.shape[0];
+        int k1 = (int)f1.shape[2], k2 = (int)f2.shape[2], k = k1 + k2 - 1;
+        // Every pair of taps (q of F2, r of F1) adds F2[:, :, q]·F1[:, :, r] to tap q + r. One matrix
+        // product gives all pairs at once, (K2²·C_j × C_l)·(C_l × C_i·K1²); each q's block then lands at
+        // offset q. (A float64 conv2d computes the same sum several times slower: no fast double kernel.)
+        var left = f2.permute(2, 3, 0, 1).reshape(k2 * k2 * outChannels, width);
+        var products = left.matmul(f1.reshape(width, inChannels * k1 * k1)).reshape(k2, k2, outChannels, inChannels, k1, k1);
+        var composed = zeros([outChannels, inChannels, k, k], ScalarType.Float64);
+        for (int qy = 0; qy < k2; qy++)
+            for (int qx = 0; qx < k2; qx++)
+                composed.narrow(2, qy, k1).narrow(3, qx, k1).add_(products[qy, qx]);
+        return composed.MoveToOuterDisposeScope();
     }
 
     /// <summary>The kernel zero-padded on every side by <paramref name="padding"/> taps (centred), as G̃ in the morphism equation.</summary>

@@ -80,8 +80,11 @@ public sealed class NetworkTrainer
             double lossSum = 0, lr = 0;
             long correct = 0, seen = 0;
             int batchIndex = 0;
+            var phases = hooks.PhaseTimes;
+            phases?.Start();
             foreach (var batch in train.Batches(_recipe.BatchSize, shuffle))
             {
+                phases?.Lap(TrainingPhase.Data);
                 hooks.CancellationToken.ThrowIfCancellationRequested();
                 hooks.CheckAlive?.Invoke();
                 batchIndex++;
@@ -91,14 +94,18 @@ public sealed class NetworkTrainer
                     group.LearningRate = lr * factor;
 
                 using var scope = NewDisposeScope();
+                phases?.Lap(TrainingPhase.Bookkeeping);
                 var (x, y) = upload.Upload(batch);
                 x = augmentation.Apply(x);
+                phases?.Lap(TrainingPhase.Upload);
                 var logits = module.forward(x);
                 var loss = nn.functional.cross_entropy(logits, y);
                 optimizer.zero_grad();
                 loss.backward();
+                phases?.Lap(TrainingPhase.ForwardBackward);
                 optimizer.step();
                 module.ClampActivations();
+                phases?.Lap(TrainingPhase.Step);
 
                 double batchLoss = loss.item<float>();
                 if (!double.IsFinite(batchLoss) || (batchesSeen >= DivergenceWarmupBatches
@@ -110,7 +117,9 @@ public sealed class NetworkTrainer
                 lossSum += batchLoss * batch.Count;
                 correct += logits.argmax(1).eq(y).sum().item<long>();
                 seen += batch.Count;
+                phases?.Lap(TrainingPhase.Bookkeeping);
             }
+            phases?.Lap(TrainingPhase.Data); // the enumerator's last step: end of data, cursor disposed
             if (seen == 0)
                 throw new ArgumentException("The training data has no rows.");
 

@@ -72,4 +72,7 @@ public sealed class TrainingHooks
     /// without selecting on it): the last epoch's weights are returned.
     /// </summary>
     public bool SelectBestValidationEpoch { get; init; } = true;
+
+    /// <summary>When set, the trainer charges every training batch's wall time to its phases (for the benchmarks' breakdown).</summary>
+    internal TrainingPhaseTimes? PhaseTimes { get; init; }
 }

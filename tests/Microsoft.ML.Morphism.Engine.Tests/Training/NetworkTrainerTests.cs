@@ -39,6 +39,33 @@ public class NetworkTrainerTests
     }
 
     [Fact]
+    public void PhaseTimesChargeEveryBatchOfEveryEpochToItsPhases()
+    {
+        var data = SyntheticData.Squares(160, 4, 10, seed: 1);
+        var phases = new TrainingPhaseTimes();
+        var epochs = new List<(int Batches, TimeSpan[] Phases, TimeSpan Total, double Seconds)>();
+        var hooks = new TrainingHooks
+        {
+            PhaseTimes = phases,
+            EpochCompleted = metrics =>
+            {
+                epochs.Add((phases.Batches, Enum.GetValues<TrainingPhase>().Select(p => phases[p]).ToArray(), phases.Total, metrics.Seconds));
+                phases.Reset();
+            },
+        };
+
+        new NetworkTrainer(Recipe(epochs: 2)).Train(Net, NetworkWeights.Initialize(Net, 1), data, hooks: hooks);
+
+        Assert.Equal(2, epochs.Count);
+        Assert.All(epochs, epoch =>
+        {
+            Assert.Equal(10, epoch.Batches); // 160 rows in batches of 16
+            Assert.All(epoch.Phases, phase => Assert.True(phase > TimeSpan.Zero));
+            Assert.True(epoch.Total.TotalSeconds <= epoch.Seconds, $"phases sum to {epoch.Total.TotalSeconds} s, more than the epoch's {epoch.Seconds} s");
+        });
+    }
+
+    [Fact]
     public void CancellationStopsBeforeTheNextBatch()
     {
         var data = SyntheticData.Squares(160, 4, 10, seed: 1);
