@@ -34,7 +34,9 @@ public enum DeepenMethod
 /// <param name="KernelSize">The new layer's kernel size: odd, and 1 for dense layers.</param>
 /// <param name="Width">
 /// Outputs of the split layer (channels between the two). Null: NetMorph picks the smallest width
-/// ≥ G's outputs that allows a dense exact factorisation; IdMorph uses G's outputs.
+/// ≥ G's outputs that allows a dense exact factorisation, kept 10 % clear of the widths where the solved system
+/// is nearly square when the new kernel is larger than 1×1 (see <see cref="KernelFactorizer.AutomaticWidth"/>);
+/// IdMorph uses G's outputs.
 /// </param>
 /// <param name="Activation">The inserted activation's kind; null takes the kind of the first activation after G in its sequence (before the next conv/dense), else ReLU.</param>
 /// <param name="Method">How the two filters are chosen.</param>
@@ -117,14 +119,14 @@ public sealed record DeepenStep(string After, int KernelSize = 1, int? Width = n
         if (Method == DeepenMethod.IdMorph)
             return KernelFactorizer.IdMorph(g, KernelSize, Width ?? outChannels, seed);
         if (Width is not { } width)
-            return KernelFactorizer.NetMorphDenseSmallestWidth(g, KernelSize, outChannels, seed);
+            return KernelFactorizer.NetMorphDenseAutomaticWidth(g, KernelSize, outChannels, seed);
 
         if (KernelFactorizer.MeetsSolvabilityCondition(outChannels, inChannels, kernel, KernelSize, width))
         {
             var dense = KernelFactorizer.NetMorphDense(g, KernelSize, width, seed);
             if (dense.IsExact)
                 return dense;
-            dense.Dispose(); // a rank-deficient width (see NetMorphDenseSmallestWidth): fall through to practical
+            dense.Dispose(); // a rank-deficient width (see NetMorphDenseAutomaticWidth): fall through to practical
         }
         if (width >= outChannels)
             return KernelFactorizer.NetMorphPractical(g, KernelSize, width, seed);

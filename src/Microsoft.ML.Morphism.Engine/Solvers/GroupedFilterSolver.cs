@@ -19,7 +19,7 @@ internal static class GroupedFilterSolver
 {
     /// <summary>
     /// The fewest outputs per group. Small channel counts next to the kernel sizes give structured
-    /// systems extra null vectors (see <see cref="KernelFactorizer.NetMorphDenseSmallestWidth"/>); groups
+    /// systems extra null vectors (see <see cref="KernelFactorizer.NetMorphDenseAutomaticWidth"/>); groups
     /// this large stay clear of that, and splitting further would save little.
     /// </summary>
     public const int MinimumGroupChannels = 16;

@@ -137,7 +137,7 @@ public class DeepenPreservationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void AutomaticWidthIsTheSmallestExactWidthFromTheOutputs()
+    public void AutomaticWidthIsTheFirstExactWidthFromTheConditionedCount()
     {
         int widened = 0;
         for (int seed = 0; seed < Cases; seed++)
@@ -151,7 +151,7 @@ public class DeepenPreservationTests(ITestOutputHelper output)
             var outcome = new DeepenStep(layer, kernelSize).Apply(network, weights, new MorphContext(seed));
 
             int width = outcome.Solver!.Width;
-            int counted = KernelFactorizer.SmallestWidthMeetingCondition(shapes.Output.Channels, shapes.Input.Channels, kernel, kernelSize, atLeast: shapes.Output.Channels);
+            int counted = KernelFactorizer.AutomaticWidth(shapes.Output.Channels, shapes.Input.Channels, kernel, kernelSize, atLeast: shapes.Output.Channels);
             Assert.True(width >= counted, $"width {width} below the counted {counted}");
             if (width > counted)
             {

@@ -22,7 +22,7 @@ public class DeepenStepTests
         var outcome = Deepen(Cnn, new DeepenStep("conv2", KernelSize: 3));
 
         var layers = outcome.Network.Layers;
-        Assert.Equal(new Conv2dLayer("conv2", 23, 3, Stride: 1, Padding: 2), layers[3]);
+        Assert.Equal(new Conv2dLayer("conv2", 26, 3, Stride: 1, Padding: 2), layers[3]); // automatic width: 10 % above 23
         Assert.Equal(new ActivationLayer("conv2_d1_act", ActivationKind.ReLU, Parametric: true) { Morphed = true }, layers[4]);
         Assert.Equal(new Conv2dLayer("conv2_d1", 8, 3, Stride: 2, Padding: 0) { Morphed = true }, layers[5]);
         Assert.IsType<ActivationLayer>(layers[6]);
@@ -130,8 +130,8 @@ public class DeepenStepTests
 
     [Theory]
     [InlineData(8, 3, 1, 8)]    // 3×3 then 1×1: C_l = C_j
-    [InlineData(8, 3, 3, 23)]   // 3×3 then 3×3: C_l = ⌈25/9·C_j⌉
-    [InlineData(8, 5, 3, 16)]   // 5×5 then 3×3: C_l = ⌈49/25·C_j⌉
+    [InlineData(8, 3, 3, 26)]   // 3×3 then 3×3: ⌈1.1·⌈25/9·C_j⌉⌉, 10 % clear of the nearly square system at 23
+    [InlineData(8, 5, 3, 18)]   // 5×5 then 3×3: ⌈1.1·⌈49/25·C_j⌉⌉ (16 is the count)
     public void AutomaticWidthFollowsTheSolvabilityCondition(int channels, int kernel, int newKernel, int expected)
     {
         var network = NetworkDescription.Parse($"input({channels},6,6) conv({channels},{kernel}) relu gap dense(2)");
