@@ -62,7 +62,7 @@ internal sealed class MorphCostSuite : ISuite
         report.Add(others);
 
         report.Note("Weights: random float32 (He-normal, as trained weights are float32); the solver works in float64 either way. Network for the Deepen rows: input(C,16,16) g:conv(C,3) relu gap dense(10), deepening g.");
-        report.Note("Width: NetMorph dense takes the smallest exact width (C for a 1×1 new layer, ⌈25C/9⌉ for a 3×3 one); practical and IdMorph keep C. " +
+        report.Note("Width: NetMorph dense takes KernelFactorizer.AutomaticWidth (C for a 1×1 new layer; for a 3×3 one the exact threshold ⌈25C/9⌉ raised 10 % for conditioning, ⌈1.1·⌈25C/9⌉⌉); practical and IdMorph keep C. " +
                     "Practical with a 1×1 new layer is never what Deepen picks (width C already allows the dense solve), so that row times KernelFactorizer.NetMorphPractical directly (no morph ms).");
         report.Note("Solver ms: the factorisation as the step reports it (random filter, least-squares solve, residual and density checks); morph ms: the whole MorphStep.Apply (weights validated, solved, copied into the child).");
     }
