@@ -34,6 +34,7 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
         {
             MaxEpoch = settings.RefitEpochs,
             LearningRate = settings.RefitLearningRate,
+            WarmupEpochs = settings.RefitWarmupEpochs,
             ValidationSet = data.Test,
             SelectBestValidationEpoch = false,
             Seed = seed,

@@ -98,6 +98,7 @@ internal static class GrowReport
                 settings.BatchSize,
                 settings.LearningRate,
                 settings.RefitLearningRate,
+                settings.RefitWarmupEpochs,
                 settings.ActivationLearningRateFactor,
                 settings.Augmentation,
                 settings.Seeds,

@@ -36,6 +36,8 @@ internal sealed record GrowSettings
     public double LearningRate { get; init; } = MorphableImageClassifierTrainer.Defaults.LearningRate;
     /// <summary>Refit peak learning rate; null takes the library's default (a tenth of the parent's peak).</summary>
     public double? RefitLearningRate { get; init; }
+    /// <summary>Refit warm-up epochs (0 = start at the peak learning rate); null takes the library's refit default (half an epoch).</summary>
+    public double? RefitWarmupEpochs { get; init; }
     /// <summary>P-activations' learning-rate factor in every arm (the library's default is 1).</summary>
     public double ActivationLearningRateFactor { get; init; } = 1;
     /// <summary>±2 px shifts and left-right flips (right for clothing, wrong for digits or text).</summary>
@@ -70,6 +72,7 @@ internal sealed record GrowSettings
           --batch-size <n>             (default {MorphableImageClassifierTrainer.Defaults.BatchSize})
           --learning-rate <x>          parent and scratch peak learning rate, SGD + cosine (default {MorphableImageClassifierTrainer.Defaults.LearningRate})
           --refit-learning-rate <x>    child refit peak learning rate (default: a tenth of the parent's peak)
+          --refit-warmup-epochs <x>    epochs the refit's learning rate takes to rise to its peak (default: the library's refit default, 0.5; 0 = none)
           --activation-lr-factor <x>   learning rate of P-activations' a as a multiple of the others' (default 1)
           --augmentation <on|off>      ±2 px shifts and horizontal flips during training (default on)
           --threads <n>                TorchSharp intra-op threads (default: the machine's cores, shared out between parallel seeds)
@@ -86,7 +89,7 @@ internal sealed record GrowSettings
     {
         var options = CommandLineOptions.Parse(args, "--data", "--images", "--train-per-class", "--test-per-class", "--holdout-per-class", "--epochs",
             "--refit-epochs", "--long-scratch-epochs", "--seeds", "--architecture", "--plan", "--batch-size", "--learning-rate",
-            "--refit-learning-rate", "--activation-lr-factor", "--augmentation", "--threads", "--parallel-seeds", "--out");
+            "--refit-learning-rate", "--refit-warmup-epochs", "--activation-lr-factor", "--augmentation", "--threads", "--parallel-seeds", "--out");
         helpRequested = options.HelpRequested;
         var data = options.GetString("--data", "");
         var images = options.GetString("--images", "");
@@ -124,6 +127,7 @@ internal sealed record GrowSettings
             BatchSize = options.GetInt("--batch-size", MorphableImageClassifierTrainer.Defaults.BatchSize, minimum: 1),
             LearningRate = options.GetPositiveDouble("--learning-rate") ?? MorphableImageClassifierTrainer.Defaults.LearningRate,
             RefitLearningRate = options.GetPositiveDouble("--refit-learning-rate"),
+            RefitWarmupEpochs = options.GetNonNegativeDouble("--refit-warmup-epochs"),
             ActivationLearningRateFactor = options.GetPositiveDouble("--activation-lr-factor") ?? 1,
             Augmentation = augmentation == "on",
             ParallelSeeds = options.GetInt("--parallel-seeds", 1, minimum: 1),

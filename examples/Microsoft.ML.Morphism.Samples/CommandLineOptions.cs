@@ -86,13 +86,19 @@ public sealed class CommandLineOptions
 
     /// <summary>The value of option <paramref name="name"/> as a positive, finite number (invariant culture, e.g. <c>0.005</c>), or null when it is not given.</summary>
     /// <exception cref="ArgumentException">The value is not a positive finite number.</exception>
-    public double? GetPositiveDouble(string name)
+    public double? GetPositiveDouble(string name) => GetDouble(name, allowZero: false);
+
+    /// <summary>The value of option <paramref name="name"/> as a finite number ≥ 0 (invariant culture), or null when it is not given.</summary>
+    /// <exception cref="ArgumentException">The value is not a finite number ≥ 0.</exception>
+    public double? GetNonNegativeDouble(string name) => GetDouble(name, allowZero: true);
+
+    private double? GetDouble(string name, bool allowZero)
     {
         if (!_values.TryGetValue(name, out var text))
             return null;
         if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
-            || !double.IsFinite(value) || value <= 0)
-            throw new ArgumentException($"Option '{name}' needs a positive number, got '{text}'.");
+            || !double.IsFinite(value) || value < 0 || (value == 0 && !allowZero))
+            throw new ArgumentException($"Option '{name}' needs {(allowZero ? "a number of at least 0" : "a positive number")}, got '{text}'.");
         return value;
     }
 }

@@ -110,4 +110,27 @@ public class CommandLineOptionsTests
     {
         Assert.Null(CommandLineOptions.Parse([], "--learning-rate").GetPositiveDouble("--learning-rate"));
     }
+
+    [Theory]
+    [InlineData("0", 0.0)]
+    [InlineData("0.5", 0.5)]
+    public void NonNegativeNumberOptionTakesZero(string value, double expected)
+    {
+        var options = CommandLineOptions.Parse(["--refit-warmup-epochs", value], "--refit-warmup-epochs");
+
+        Assert.Equal(expected, options.GetNonNegativeDouble("--refit-warmup-epochs"));
+    }
+
+    [Theory]
+    [InlineData("-0.5")]
+    [InlineData("Infinity")]
+    [InlineData("one")]
+    public void NonNegativeNumberOptionRejectsOtherValues(string value)
+    {
+        var options = CommandLineOptions.Parse(["--refit-warmup-epochs", value], "--refit-warmup-epochs");
+
+        var e = Assert.Throws<ArgumentException>(() => options.GetNonNegativeDouble("--refit-warmup-epochs"));
+
+        Assert.Contains($"Option '--refit-warmup-epochs' needs a number of at least 0, got '{value}'", e.Message);
+    }
 }
