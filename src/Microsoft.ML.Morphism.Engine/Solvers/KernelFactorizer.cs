@@ -99,10 +99,15 @@ public static class KernelFactorizer
     public static int SmallestWidthMeetingCondition(int outChannels, int inChannels, int kernelSize, int newKernelSize, int atLeast = 1)
     {
         CheckSizes(outChannels, inChannels, kernelSize, newKernelSize);
-        long composedArea = Square(kernelSize + newKernelSize - 1);
-        long bySecond = CeilDiv(outChannels * composedArea, Square(kernelSize));
-        long byFirst = CeilDiv(inChannels * composedArea, Square(newKernelSize));
+        var (bySecond, byFirst) = SolvabilityThresholds(outChannels, inChannels, kernelSize, newKernelSize);
         return checked((int)Math.Max(atLeast, Math.Min(bySecond, byFirst)));
+    }
+
+    /// <summary>The smallest widths at which F2 (by <c>C_l·K² ≥ C_j·K̃²</c>) and F1 (by <c>C_l·K2² ≥ C_i·K̃²</c>) can be the random side.</summary>
+    private static (long BySecond, long ByFirst) SolvabilityThresholds(int outChannels, int inChannels, int kernelSize, int newKernelSize)
+    {
+        long composedArea = Square(kernelSize + newKernelSize - 1);
+        return (CeilDiv(outChannels * composedArea, Square(kernelSize)), CeilDiv(inChannels * composedArea, Square(newKernelSize)));
     }
 
     /// <summary>How far above a solvability threshold <see cref="AutomaticWidth"/> goes (a fraction of the threshold).</summary>
@@ -121,9 +126,7 @@ public static class KernelFactorizer
         int width = SmallestWidthMeetingCondition(outChannels, inChannels, kernelSize, newKernelSize, atLeast);
         if (newKernelSize == 1)
             return width;
-        long composedArea = Square(kernelSize + newKernelSize - 1);
-        long bySecond = CeilDiv(outChannels * composedArea, Square(kernelSize));
-        long byFirst = CeilDiv(inChannels * composedArea, Square(newKernelSize));
+        var (bySecond, byFirst) = SolvabilityThresholds(outChannels, inChannels, kernelSize, newKernelSize);
         foreach (var threshold in new[] { bySecond, byFirst }.Order())
         {
             long clear = (long)Math.Ceiling(threshold * (1 + ConditioningMargin));

@@ -48,6 +48,7 @@ public sealed class NetworkTrainer
         var shuffle = new Random(_recipe.Seed);
         var (created, groupFactors) = CreateOptimizer(module);
         using var optimizer = created;
+        var paramGroups = optimizer.ParamGroups.ToArray(); // read once; every batch sets their learning rates
         using var upload = new BatchUpload(network.Input, _device);
         double chanceLoss = Math.Log(Math.Max(2, network.Output.Size));
         long batchesPerEpoch = (train.Count + _recipe.BatchSize - 1) / _recipe.BatchSize;
@@ -90,8 +91,8 @@ public sealed class NetworkTrainer
                 batchIndex++;
                 double progress = (epoch - 1) + Math.Min(1, (batchIndex - 1) / (double)Math.Max(1, batchesPerEpoch));
                 lr = _recipe.LearningRateAt(progress);
-                foreach (var (group, factor) in optimizer.ParamGroups.Zip(groupFactors))
-                    group.LearningRate = lr * factor;
+                for (int g = 0; g < paramGroups.Length; g++)
+                    paramGroups[g].LearningRate = lr * groupFactors[g];
 
                 using var scope = NewDisposeScope();
                 phases?.Lap(TrainingPhase.Bookkeeping);
