@@ -2,6 +2,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Morphism;
+using Microsoft.ML.Morphism.Internal;
 using Microsoft.ML.Morphism.Data;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
@@ -174,6 +175,9 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             _parent = parent;
             _features = FeatureColumn.Bind(schema, parent.FeatureColumnName, parent.Model.Network.Input);
             _classes = parent.Model.ClassNames.Length;
+            // Scoring's first convolution comes after this (a loaded model has passed its load-time checks by now).
+            using (var channel = parent.Host.Start("Numerics"))
+                NumericsLog.Ensure(channel, parent.Model.Network);
         }
 
         protected override DataViewSchema.DetachedColumn[] GetOutputColumnsCore()

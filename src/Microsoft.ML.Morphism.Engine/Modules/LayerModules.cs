@@ -1,5 +1,6 @@
 // The TorchSharp modules behind the layers that own parameters (conv, dense, BatchNorm, P-activation, skip).
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Platform;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,22 +31,38 @@ internal abstract class LayerModule : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>conv2d with the layer's stride, padding, dilation and groups.</summary>
+/// <summary>
+/// conv2d with the layer's stride, padding, dilation and groups; in float32 on the CPU through the
+/// channel padding the numerics self-check chose for its shape (<see cref="ConvolutionNumerics"/>).
+/// </summary>
 internal sealed class ConvModule : LayerModule
 {
     private readonly Conv2dLayer _layer;
+    private readonly ConvolutionShape _shape;
     private readonly Parameter _weight;
     private readonly Parameter? _bias;
 
-    public ConvModule(Conv2dLayer layer, NetworkWeights weights, ScalarType dtype, Device device) : base(layer.Name)
+    public ConvModule(Conv2dLayer layer, ConvolutionShape shape, NetworkWeights weights, ScalarType dtype, Device device) : base(layer.Name)
     {
         _layer = layer;
+        _shape = shape;
         _weight = NewParameter($"{layer.Name}.weight", weights, dtype, device);
         _bias = layer.Bias ? NewParameter($"{layer.Name}.bias", weights, dtype, device) : null;
     }
 
     public override Tensor forward(Tensor input) =>
-        nn.functional.conv2d(input, _weight, _bias, [_layer.Stride], [_layer.Padding], [_layer.Dilation], _layer.Groups);
+        GuardedConvolution.Conv2d(_shape, input, _weight, _bias, _layer.Stride, _layer.Padding, _layer.Dilation, _layer.Groups);
+}
+
+/// <summary>Runs a convolution as it is, or padded when the numerics self-check chose that for its shape.</summary>
+internal static class GuardedConvolution
+{
+    public static Tensor Conv2d(ConvolutionShape shape, Tensor input, Tensor weight, Tensor? bias, int stride, int padding, int dilation, int groups)
+    {
+        if (input.dtype == ScalarType.Float32 && input.device_type == DeviceType.CPU && ConvolutionNumerics.PaddingFor(shape) is { } channels)
+            return channels.Conv2d(input, weight, bias, stride, padding, dilation, groups);
+        return nn.functional.conv2d(input, weight, bias, [stride], [padding], [dilation], groups);
+    }
 }
 
 /// <summary>x·Wᵀ + b.</summary>
@@ -115,17 +132,18 @@ internal sealed class PActivationModule : LayerModule
 internal sealed class SkipModule : LayerModule
 {
     private readonly Parameter _weight;
-    private readonly bool _image;
+    private readonly ConvolutionShape? _shape;
 
-    public SkipModule(SkipLayer layer, NetworkWeights weights, ScalarType dtype, Device device, bool image) : base(layer.Name)
+    // shape: the 1×1 convolution of an image skip, or null for a vector skip.
+    public SkipModule(SkipLayer layer, ConvolutionShape? shape, NetworkWeights weights, ScalarType dtype, Device device) : base(layer.Name)
     {
         _weight = NewParameter($"{layer.Name}.weight", weights, dtype, device);
-        _image = image;
+        _shape = shape;
     }
 
     /// <summary>The projection of the source blob.</summary>
     public override Tensor forward(Tensor source) =>
-        _image ? nn.functional.conv2d(source, _weight) : nn.functional.linear(source, _weight);
+        _shape is { } shape ? GuardedConvolution.Conv2d(shape, source, _weight, null, 1, 0, 1, 1) : nn.functional.linear(source, _weight);
 }
 
 /// <summary>The plain activation functions.</summary>

@@ -1,5 +1,6 @@
 // A TorchSharp module that runs a network description with given weights, and reads the weights back.
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Platform;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,16 +29,20 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         Device = device ?? CPU;
         DType = weights.Precision == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         _skipSources = network.AllLayers().OfType<SkipLayer>().Select(s => s.From).ToHashSet(StringComparer.Ordinal);
+        var convolutions = ConvolutionNumerics.ConvolutionsOf(network).ToDictionary(c => c.Layer, c => c.Shape, StringComparer.Ordinal);
+        // Before the first convolution of this network runs: libtorch must compute its float32 convs right on this CPU.
+        if (DType == ScalarType.Float32 && Device.type == DeviceType.CPU && convolutions.Count > 0)
+            ConvolutionNumerics.EnsureVerified(convolutions.Select(c => (c.Key, c.Value)));
 
         foreach (var layer in network.AllLayers())
         {
             nn.Module<Tensor, Tensor>? module = layer switch
             {
-                Conv2dLayer conv => new ConvModule(conv, weights, DType, Device),
+                Conv2dLayer conv => new ConvModule(conv, convolutions[conv.Name], weights, DType, Device),
                 DenseLayer dense => new DenseModule(dense, weights, DType, Device),
                 BatchNormLayer bn => new BatchNormModule(bn, weights, DType, Device),
                 ActivationLayer { Parametric: true } act => new PActivationModule(act, weights, DType, Device),
-                SkipLayer skip => new SkipModule(skip, weights, DType, Device, network.Shapes[skip.Name].Input.IsImage),
+                SkipLayer skip => new SkipModule(skip, convolutions.GetValueOrDefault(skip.Name), weights, DType, Device),
                 _ => null,
             };
             if (module is null)
@@ -115,6 +120,25 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         foreach (var (name, buffer) in named_buffers())
             state[name] = WeightTensor.FromTorch(buffer);
         return new NetworkWeights(state, Precision);
+    }
+
+    /// <summary>The name of the first parameter or buffer holding a NaN or infinity, or null when all are finite.</summary>
+    public string? NonFiniteParameter()
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (name, parameter) in named_parameters())
+        {
+            using var finite = parameter.isfinite().all();
+            if (!finite.item<bool>())
+                return name;
+        }
+        foreach (var (name, buffer) in named_buffers())
+        {
+            using var finite = buffer.isfinite().all();
+            if (!finite.item<bool>())
+                return name;
+        }
+        return null;
     }
 
     /// <summary>Clamps every P-activation's a into [0, 1]; call after each optimizer step.</summary>

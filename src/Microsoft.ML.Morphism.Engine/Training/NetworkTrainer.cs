@@ -106,13 +106,14 @@ public sealed class NetworkTrainer
                 phases?.Lap(TrainingPhase.ForwardBackward);
                 optimizer.step();
                 module.ClampActivations();
+                hooks.AfterStep?.Invoke(module);
                 phases?.Lap(TrainingPhase.Step);
 
                 double batchLoss = loss.item<float>();
                 if (!double.IsFinite(batchLoss) || (batchesSeen >= DivergenceWarmupBatches
                         && batchLoss > _recipe.DivergenceFactor * runningMean && batchLoss > chanceLoss))
                 {
-                    return Diverged(network, hooks, history, best, bestEpoch, validation is not null, epoch, batchIndex, batchLoss, runningMean);
+                    return Diverged(network, hooks, history, best, bestEpoch, validation is not null, epoch, batchIndex, batchLoss, runningMean, null);
                 }
                 runningMean = batchesSeen++ == 0 ? batchLoss : 0.95 * runningMean + 0.05 * batchLoss;
                 lossSum += batchLoss * batch.Count;
@@ -123,6 +124,9 @@ public sealed class NetworkTrainer
             phases?.Lap(TrainingPhase.Data); // the enumerator's last step: end of data, cursor disposed
             if (seen == 0)
                 throw new ArgumentException("The training data has no rows.");
+            // A step can leave non-finite weights behind a finite loss (the epoch's last step has no next loss to show it).
+            if (module.NonFiniteParameter() is { } broken)
+                return Diverged(network, hooks, history, best, bestEpoch, validation is not null, epoch, batchIndex, double.NaN, runningMean, $"'{broken}' is not finite after the step");
 
             var (validationLoss, validationAccuracy) = validation is null ? (null as double?, null as double?) : Evaluate(module, validation, upload, hooks.CancellationToken);
             var epochMetrics = new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, validationLoss, validationAccuracy, lr, clock.Elapsed.TotalSeconds, seen);
@@ -183,9 +187,9 @@ public sealed class NetworkTrainer
     }
 
     private TrainingResult Diverged(NetworkDescription network, TrainingHooks hooks, List<EpochMetrics> history, NetworkWeights? best, int bestEpoch,
-        bool hasValidation, int epoch, int batch, double loss, double runningMean)
+        bool hasValidation, int epoch, int batch, double loss, double runningMean, string? reason)
     {
-        var what = double.IsFinite(loss) ? $"loss {loss:G4} is above {_recipe.DivergenceFactor}× its running mean {runningMean:G4}" : $"loss is {loss}";
+        var what = reason ?? (double.IsFinite(loss) ? $"loss {loss:G4} is above {_recipe.DivergenceFactor}× its running mean {runningMean:G4}" : $"loss is {loss}");
         if (!hooks.StartingWeightsAreACandidate || best is null)
             throw new TrainingDivergedException($"Training diverged at epoch {epoch}, batch {batch}: {what}. Lower the learning rate (now peak {_recipe.LearningRate}) or check the data for NaN/infinite values.", epoch, batch);
         var kept = hasValidation ? $"keeping epoch {bestEpoch}, the best by validation loss" : "keeping the starting (morphed, parent-equivalent) weights";

@@ -75,4 +75,7 @@ public sealed class TrainingHooks
 
     /// <summary>When set, the trainer charges every training batch's wall time to its phases (for the benchmarks' breakdown).</summary>
     internal TrainingPhaseTimes? PhaseTimes { get; init; }
+
+    /// <summary>A test hook called after every optimizer step (e.g. to corrupt a weight as a faulty kernel would).</summary>
+    internal Action<Modules.NetworkModule>? AfterStep { get; init; }
 }

@@ -1,4 +1,5 @@
 // Morphs the classifier inside a fitted model and refits the child: the one implementation behind Morph() and UpgradeModel.
+using Microsoft.ML.Morphism.Internal;
 using Microsoft.ML.Morphism.Model;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
@@ -25,7 +26,9 @@ internal static class MorphAndRefit
 
         using var channel = host.Start("Morph");
         channel.Info($"Morphing {model.Network.ParameterCount:N0} parameters: {plan}");
+        NumericsLog.Ensure(channel, model.Network);
         var chain = plan.Apply(model.Network, model.Weights, new MorphContext(seed, sample));
+        NumericsLog.Ensure(channel, chain.Network);
         var report = MorphVerifier.Verify(model.Network, model.Weights, chain, inputs: sample, seed: seed);
         channel.Info($"Morph verified on {report.Inputs} {(sample is null ? "random" : "data")} input(s): max abs logit error {report.MaxAbsError:0.00e+00}, " +
                      $"rel {report.MaxRelError:0.00e+00}, predictions agree {report.AgreeingInputs}/{report.MarginInputs}; parameters {report.ParametersBefore:N0} -> {report.ParametersAfter:N0}.");

@@ -1,4 +1,5 @@
 // One training or refit run inside an ML.NET host: data to batches, device and threads, progress to the host's channel.
+using Microsoft.ML.Morphism.Internal;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Training;
 using Microsoft.ML.Runtime;
@@ -25,6 +26,8 @@ internal static class TrainingRun
         }
         var environment = host as IHostEnvironmentInternal;
         var device = DeviceSelector.Resolve(settings.Device, environment?.GpuDeviceId, environment?.FallbackToCpu ?? false);
+        // After the thread count is set (it is part of the numerics key), before any data is read.
+        NumericsLog.Ensure(channel, network, device);
 
         long limit = settings.CacheLimitMegabytes * 1024 * 1024;
         // Decoding a large data set can take longer than all the training; the token must stop it too.
