@@ -13,6 +13,8 @@ ISuite[] suites =
     new ModelSizeSuite(),
     new MemorySuite(),
     new MicroSuite(),
+    new VerdictSuite(),
+    new NumericsSuite(),
 ];
 
 BenchmarkOptions options;

@@ -79,6 +79,7 @@ public static class ConvolutionNumerics
     private static NumericsVerdictCache _cache = new(NumericsVerdictCache.DefaultDirectory);
     private static string? _pendingReport;
     private static bool _nnpackHandled;
+    private static bool _unchecked;
 
     /// <summary>
     /// The canaries: the shapes found faulty on an affected AMD EPYC (AVX-512) VM, and two that were
@@ -144,6 +145,8 @@ public static class ConvolutionNumerics
         var list = convolutions.Select(c => (c.Layer, Shape: c.Shape.WithBatch(0))).ToList();
         lock (Gate)
         {
+            if (_unchecked)
+                return _verdict!;
             var key = NumericsKey.Current(Mode);
             if (_verdict is null || _key != key)
                 Decide(key);
@@ -216,11 +219,29 @@ public static class ConvolutionNumerics
         }
     }
 
+    /// <summary>
+    /// For the benchmarks only: runs <paramref name="path"/> without any check (on an affected CPU
+    /// the Native path computes wrong numbers), to time the unprotected path against the protected ones.
+    /// The disk cache is not touched; <see cref="Mode"/>'s setter or <see cref="Reset"/> ends it.
+    /// </summary>
+    internal static void UseUnchecked(ConvolutionPath path)
+    {
+        lock (Gate)
+        {
+            ForgetDecision(keepPath: false);
+            SetPath(path);
+            _key = NumericsKey.Current(Mode);
+            _verdict = new NumericsVerdict(path, $"{path} without the self-check (benchmark)", TimeSpan.Zero, FromCache: false);
+            _unchecked = true;
+        }
+    }
+
     /// <summary>For tests: the default cache folder again.</summary>
     internal static void ResetToDefaults() => Reset(NumericsVerdictCache.DefaultDirectory);
 
     private static void ForgetDecision(bool keepPath)
     {
+        _unchecked = false;
         _verdict = null;
         _key = null;
         Verified.Clear();
