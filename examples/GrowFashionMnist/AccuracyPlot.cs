@@ -15,8 +15,7 @@ internal static class AccuracyPlot
     /// </summary>
     public static void Write(string path, IReadOnlyList<SeedResult> seeds)
     {
-        var first = seeds[0];
-        int parentEpochs = first.Parent.Epochs;
+        int parentEpochs = seeds[0].Parent.Epochs;
         var model = new PlotModel
         {
             Title = $"Fashion-MNIST test accuracy per epoch{(seeds.Count > 1 ? $" (mean of {seeds.Count} seeds)" : "")}",
@@ -26,11 +25,11 @@ internal static class AccuracyPlot
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "test accuracy (%)", MajorGridlineStyle = LineStyle.Dot });
         model.Legends.Add(new Legend { LegendPosition = LegendPosition.BottomRight, LegendBackground = OxyColor.FromAColor(220, OxyColors.White) });
 
-        Add(model, "parent", seeds.Select(s => s.Parent), offset: 0, OxyColors.SteelBlue);
-        Add(model, "child, morphed + refit", seeds.Select(s => s.Refit), offset: parentEpochs, OxyColors.OrangeRed);
-        Add(model, "child from scratch", seeds.Select(s => s.Scratch), offset: 0, OxyColors.Gray);
-        if (first.LongScratch is not null)
-            Add(model, "child from scratch, long", seeds.Select(s => s.LongScratch!), offset: 0, OxyColors.DarkGray, LineStyle.Dash);
+        Add(model, "parent", seeds, s => s.Parent, offset: 0, OxyColors.SteelBlue);
+        Add(model, "child, morphed + refit", seeds, s => s.Refit, offset: parentEpochs, OxyColors.OrangeRed);
+        Add(model, "child from scratch", seeds, s => s.Scratch, offset: 0, OxyColors.Gray);
+        if (seeds.Any(s => s.LongScratch is not null))
+            Add(model, "child from scratch, long", seeds, s => s.LongScratch, offset: 0, OxyColors.DarkGray, LineStyle.Dash);
         model.Annotations.Add(new LineAnnotation
         {
             Type = LineAnnotationType.Vertical,
@@ -44,11 +43,26 @@ internal static class AccuracyPlot
         new OxyPlot.SkiaSharp.PngExporter { Width = 1000, Height = 600 }.Export(model, stream);
     }
 
-    private static void Add(PlotModel model, string title, IEnumerable<ArmResult> arms, int offset, OxyColor color, LineStyle style = LineStyle.Solid)
+    /// <summary>One arm's mean curve over the seeds where it ran, as far as the shortest one goes; the legend says where it diverged or did not run.</summary>
+    private static void Add(PlotModel model, string title, IReadOnlyList<SeedResult> seeds, Func<SeedResult, ArmResult?> arm, int offset,
+        OxyColor color, LineStyle style = LineStyle.Solid)
     {
-        var curves = arms.Select(a => a.Curve).ToList();
-        var series = new LineSeries { Title = title, Color = color, LineStyle = style, MarkerType = MarkerType.Circle, MarkerSize = 2.5 };
-        for (int i = 0; i < curves.Min(c => c.Count); i++)
+        var ran = seeds.Where(s => arm(s) is not null).ToList();
+        var notes = new List<string>();
+        if (ran.Where(s => arm(s)!.Diverged).Select(s => s.Seed).ToList() is { Count: > 0 } diverged)
+            notes.Add(seeds.Count > 1 ? $"diverged, seed {string.Join(", ", diverged)}" : "diverged");
+        if (seeds.Where(s => arm(s) is null).Select(s => s.Seed).ToList() is { Count: > 0 } notRun)
+            notes.Add(seeds.Count > 1 ? $"not run, seed {string.Join(", ", notRun)}" : "not run");
+        var series = new LineSeries
+        {
+            Title = notes.Count > 0 ? $"{title} ({string.Join("; ", notes)})" : title,
+            Color = color,
+            LineStyle = style,
+            MarkerType = MarkerType.Circle,
+            MarkerSize = 2.5,
+        };
+        var curves = ran.Select(s => arm(s)!.Curve).ToList();
+        for (int i = 0; i < (curves.Count > 0 ? curves.Min(c => c.Count) : 0); i++)
             series.Points.Add(new DataPoint(offset + curves[0][i].Epoch, 100 * curves.Average(c => c[i].TestAccuracy)));
         model.Series.Add(series);
     }
