@@ -13,16 +13,40 @@ internal static class AccuracyPlot
     /// x is the epochs a network has been trained, counting its ancestors: the child continues the parent's
     /// line at epoch P (the morph, where its epoch-0 accuracy is the parent's) up to P + R; scratch runs start at 1.
     /// </summary>
-    public static void Write(string path, IReadOnlyList<SeedResult> seeds)
+    /// <param name="data">Which data, with the image counts (<see cref="FashionMnistData.ShortDescription"/>), for the subtitle.</param>
+    public static void Write(string path, IReadOnlyList<SeedResult> seeds, string data)
     {
         int parentEpochs = seeds[0].Parent.Epochs;
+        var seedText = seeds.Count > 1 ? $"mean of seeds {string.Join(", ", seeds.Select(s => s.Seed))}" : $"seed {seeds[0].Seed}";
         var model = new PlotModel
         {
-            Title = $"Fashion-MNIST test accuracy per epoch{(seeds.Count > 1 ? $" (mean of {seeds.Count} seeds)" : "")}",
+            Title = $"Test accuracy per epoch ({seedText})",
+            Subtitle = data,
             Background = OxyColors.White,
         };
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "epochs trained (child: parent's epochs + refit)", Minimum = 0 });
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "test accuracy (%)", MajorGridlineStyle = LineStyle.Dot });
+        var lastEpoch = seeds.SelectMany(s => s.Arms).Max(a => a.Curve.Count > 0 ? a.Curve[^1].Epoch : 0);
+        var maxX = Math.Max(parentEpochs + (seeds.Select(s => s.Refit).OfType<ArmResult>().Select(a => a.Epochs).DefaultIfEmpty(0).Max()), lastEpoch);
+        model.Axes.Add(new LinearAxis
+        {
+            Position = AxisPosition.Bottom,
+            Title = "epochs trained (child: parent's epochs + refit)",
+            // Every curve starts at epoch 1; a little room either side keeps the end markers inside the frame.
+            Minimum = 1 - 0.02 * Math.Max(1, maxX - 1),
+            Maximum = maxX + 0.02 * Math.Max(1, maxX - 1),
+            MajorStep = maxX <= 40 ? (maxX <= 20 ? 1 : 2) : double.NaN,
+            MinorStep = maxX <= 40 ? 1 : double.NaN,
+            IntervalLength = 40,
+            LabelFormatter = x => x < 1 ? "" : x.ToString("0", System.Globalization.CultureInfo.InvariantCulture),
+        });
+        // Headroom above the best point and below the worst, so no marker touches the frame.
+        model.Axes.Add(new LinearAxis
+        {
+            Position = AxisPosition.Left,
+            Title = "test accuracy (%)",
+            MajorGridlineStyle = LineStyle.Dot,
+            MaximumPadding = 0.12,
+            MinimumPadding = 0.05,
+        });
         model.Legends.Add(new Legend { LegendPosition = LegendPosition.BottomRight, LegendBackground = OxyColor.FromAColor(220, OxyColors.White) });
 
         Add(model, "parent", seeds, s => s.Parent, offset: 0, OxyColors.SteelBlue);
@@ -37,6 +61,11 @@ internal static class AccuracyPlot
             Text = "morph",
             LineStyle = LineStyle.Dash,
             Color = OxyColors.Black,
+            // Horizontal text beside the line's top end, clear of the dashes: readable.
+            TextOrientation = AnnotationTextOrientation.Horizontal,
+            TextLinePosition = 1,
+            TextPadding = 8,
+            TextMargin = 6,
         });
 
         using var stream = File.Create(path);

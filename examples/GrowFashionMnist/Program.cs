@@ -37,7 +37,7 @@ static int Run(GrowSettings settings)
     var data = settings.IdxFolder is { } idx
         ? FashionMnistData.FromIdx(loader, idx, settings.TrainPerClass, settings.TestPerClass, settings.HoldOutPerClass)
         : FashionMnistData.FromImageFolder(loader, settings.ImageFolder ?? ExampleData.SubsetFolder(typeof(GrowSettings).Assembly),
-            settings.TrainPerClass, settings.TestPerClass);
+            settings.TrainPerClass, settings.TestPerClass, committedSubset: settings.ImageFolder is null);
     Console.WriteLine($"Data: {data.Description}");
     Console.WriteLine($"Parent: {settings.Architecture} dense(10), {settings.Epochs} epochs; morph: {settings.Plan}; " +
                       $"refit {settings.RefitEpochs} epochs; scratch {settings.EqualBudgetEpochs} epochs" +
@@ -74,7 +74,7 @@ static int Run(GrowSettings settings)
     var summary = GrowReport.Summarize(results, settings);
     GrowReport.PrintSummary(Console.Out, summary, results);
     GrowReport.WriteJson(Path.Combine(output, "results.json"), settings, data.Description, results, summary);
-    AccuracyPlot.Write(Path.Combine(output, "accuracy.png"), results);
+    AccuracyPlot.Write(Path.Combine(output, "accuracy.png"), results, data.ShortDescription);
     written.AddRange(["accuracy.png", "results.json"]);
     Console.WriteLine();
     Console.WriteLine($"Wrote {string.Join(", ", written)} to {output}");
