@@ -106,7 +106,8 @@ public class ModelUpgradeSmokeTests(DemoParentFixture parent) : IClassFixture<De
 
         var run = ExampleProcess.Run("ModelUpgrade", ExampleSmoke.Timeout, "--model", parent.Path, "--plan", "widen(conv1 32", "--out", dir.File("out.zip"));
 
-        ExampleSmoke.AssertCleanFailure(run, 2, "Bad --plan: Morph plan text, position 1: unexpected 'widen(conv1 32'");
+        ExampleSmoke.AssertCleanFailure(run, 2, "Bad --plan: Morph plan text, step 1 'widen(conv1 32': missing ')'.");
+        Assert.Contains("Run with --help", run.StandardError);
     }
 
     [Fact]
