@@ -50,8 +50,9 @@ internal static class CommandLine
           bn(layer)                   insert BatchNorm after `layer`
         Example: --plan "deepen(conv2) widen(conv1, 32) kernel(conv2, 5)"
 
-        Exit codes: 0 done; 2 bad arguments (unknown option, bad plan text, a plan that does not fit the network);
-        1 bad files (missing or damaged model, a model without the classifier, missing or unreadable images).
+        Exit codes: 0 done; 2 bad arguments (unknown option, bad plan text, a plan that does not fit the network),
+        with a pointer to --help; 1 bad files (missing or damaged model, a model without the classifier, missing or
+        unreadable images).
         """;
 
     private static readonly string[] Options =

@@ -118,6 +118,7 @@ public class ModelUpgradeSmokeTests(DemoParentFixture parent) : IClassFixture<De
         var run = ExampleProcess.Run("ModelUpgrade", ExampleSmoke.Timeout, "--model", parent.Path, "--plan", "widen(conv9, 32)", "--out", dir.File("out.zip"));
 
         ExampleSmoke.AssertCleanFailure(run, 2, "no layer named 'conv9'. Layers that can be widened: conv1, conv2, dense1.");
+        Assert.Contains("Run with --help", run.StandardError);
         Assert.False(File.Exists(dir.File("out.zip")));
     }
 
