@@ -73,6 +73,7 @@ static int Upgrade(UpgradeSettings settings)
     ModelUpgrade upgrade;
     try
     {
+        Directory.CreateDirectory(Path.GetDirectoryName(settings.Out)!);
         upgrade = ml.Morphism().UpgradeModel(settings.Model, settings.Out, plan,
             refitData, refitData is null ? null : new RefitOptions { MaxEpoch = settings.RefitEpochs });
     }

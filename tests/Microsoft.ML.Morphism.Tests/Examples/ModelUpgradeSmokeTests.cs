@@ -63,6 +63,25 @@ public class ModelUpgradeSmokeTests(DemoParentFixture parent) : IClassFixture<De
     }
 
     [Fact]
+    public void WithoutOutTheUpgradeIsWrittenUnderArtifactsAndItsFullPathPrinted()
+    {
+        // ExampleProcess runs the examples in the temp folder, so that is where the default relative path lands.
+        var expected = Path.Combine(Path.GetTempPath(), "artifacts", "model-upgrade", "child.zip");
+        try
+        {
+            var run = ExampleProcess.Run("ModelUpgrade", ExampleSmoke.Timeout, "--model", parent.Path, "--plan", "widen(conv1, 32)");
+
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Contains($"Wrote {expected} (", run.StandardOutput);
+            ExampleSmoke.LoadAndScore(expected, ExampleSmoke.SubsetRows(FashionMnistSubset.TestFolder, perClass: 1));
+        }
+        finally
+        {
+            File.Delete(expected);
+        }
+    }
+
+    [Fact]
     public void MissingModelFileExitsWithCodeOne()
     {
         var missing = Path.Combine(Path.GetTempPath(), "no-such-model-" + Guid.NewGuid().ToString("N") + ".zip");
