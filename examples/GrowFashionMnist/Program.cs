@@ -48,13 +48,24 @@ static int Run(GrowSettings settings)
     // An arm that diverges comes back as a result that says so (GrowExperiment): it does not stop the other arms or seeds.
     var results = new SeedResult[settings.Seeds.Count];
     var printing = new object();
-    Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.ParallelSeeds }, i =>
+    try
     {
-        var seed = settings.Seeds[i];
-        results[i] = new GrowExperiment(new MLContext(seed), data, settings, seed, Console.Out).Run();
-        lock (printing)
-            GrowReport.PrintSeed(Console.Out, results[i], settings);
-    });
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.ParallelSeeds }, i =>
+        {
+            var seed = settings.Seeds[i];
+            results[i] = new GrowExperiment(new MLContext(seed), data, settings, seed, Console.Out).Run();
+            lock (printing)
+                GrowReport.PrintSeed(Console.Out, results[i], settings);
+        });
+    }
+    catch (Exception e) when (data.FirstUnreadableImage() is { } bad)
+    {
+        // ML.NET's image loader fails deep inside training with "Invalid input stream contents"; name the file instead.
+        var cause = e;
+        while (cause.InnerException is { } inner)
+            cause = inner;
+        throw new InvalidDataException($"Cannot read image '{bad}': ML.NET's image loader cannot decode it ({cause.Message}).", e);
+    }
 
     // The first seed whose parent trained gives the job's deliverables; SaveModel writes through a temp file and a rename.
     var written = new List<string>();

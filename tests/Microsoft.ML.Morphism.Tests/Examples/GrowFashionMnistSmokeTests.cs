@@ -98,6 +98,27 @@ public class GrowFashionMnistSmokeTests
     }
 
     [Fact]
+    public void AnImageThatCannotBeDecodedExitsWithCodeOneNamingTheFile()
+    {
+        using var dir = new TempDirectory();
+        foreach (var split in new[] { FashionMnistSubset.TrainFolder, FashionMnistSubset.TestFolder })
+        {
+            foreach (var row in ExampleSmoke.SubsetRows(split, perClass: 1).Take(2))
+            {
+                Directory.CreateDirectory(dir.File($"images/{split}/{row.Label}"));
+                File.Copy(row.ImagePath, dir.File($"images/{split}/{row.Label}/{System.IO.Path.GetFileName(row.ImagePath)}"));
+            }
+        }
+        var bad = dir.File($"images/{FashionMnistSubset.TrainFolder}/{ExampleSmoke.SubsetRows(FashionMnistSubset.TrainFolder, perClass: 1)[0].Label}/broken.png");
+        File.WriteAllText(bad, "not a PNG");
+
+        var run = ExampleProcess.Run("GrowFashionMnist", ExampleSmoke.Timeout, "--images", dir.File("images"),
+            "--epochs", "1", "--refit-epochs", "1", "--plan", "widen(conv1, 32)", "--out", dir.File("out"));
+
+        ExampleSmoke.AssertCleanFailure(run, 1, $"Cannot read image '{bad}': ML.NET's image loader cannot decode it");
+    }
+
+    [Fact]
     public void HelpListsTheExitCodes()
     {
         var run = ExampleProcess.Run("GrowFashionMnist", ExampleSmoke.Timeout, "--help");
