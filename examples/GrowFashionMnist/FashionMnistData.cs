@@ -34,13 +34,37 @@ public sealed class PixelRow
 /// <param name="Test">Test rows.</param>
 /// <param name="Featurizer">MapValueToKey, plus the image transforms for an image folder.</param>
 /// <param name="Description">One line saying what was loaded.</param>
-internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstimator<ITransformer> Featurizer, string Description)
+/// <param name="ShortDescription">A few words for the plot's title: which data, and how many images of each split.</param>
+/// <param name="ImageFiles">The image files read (training, then test) for an image folder; empty for the IDX files.</param>
+internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstimator<ITransformer> Featurizer, string Description, string ShortDescription,
+    IReadOnlyList<string> ImageFiles)
 {
+    /// <summary>
+    /// The first image file that ML.NET's image loader cannot decode, or null. Only called after reading the data
+    /// failed: the loader's own message ("Invalid input stream contents") does not say which file it was.
+    /// </summary>
+    public string? FirstUnreadableImage()
+    {
+        foreach (var file in ImageFiles)
+        {
+            try
+            {
+                using var image = MLImage.CreateFromFile(file);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                return file;
+            }
+        }
+        return null;
+    }
+
     /// <summary>
     /// An image folder laid out <c>&lt;root&gt;/{train,test}/&lt;class folder&gt;/&lt;file&gt;.png</c>, read with
     /// ML.NET's LoadImages/ResizeImages/ConvertToGrayscale/ExtractPixels — the pipeline users write.
     /// </summary>
-    public static FashionMnistData FromImageFolder(MLContext ml, string root, int? trainPerClass, int? testPerClass)
+    /// <param name="committedSubset">Whether <paramref name="root"/> is the committed subset (so the title can say so).</param>
+    public static FashionMnistData FromImageFolder(MLContext ml, string root, int? trainPerClass, int? testPerClass, bool committedSubset = false)
     {
         ImageFileRow[] Rows(string split, int? perClass) =>
         [
@@ -54,8 +78,11 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
             .Append(ml.Transforms.ResizeImages("Image", FashionMnist.ImageSize, FashionMnist.ImageSize))
             .Append(ml.Transforms.ConvertToGrayscale("Image"))
             .Append(ml.Transforms.ExtractPixels("Features", "Image", ImagePixelExtractingEstimator.ColorBits.Red, scaleImage: 1f / 255));
+        var source = committedSubset ? "Fashion-MNIST, the embedded subset" : $"images from {Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)))}/";
         return new FashionMnistData(ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test), featurizer,
-            $"{train.Length:N0} training and {test.Length:N0} test PNG images from {Path.GetFullPath(root)} (LoadImages → ExtractPixels)");
+            $"{train.Length:N0} training and {test.Length:N0} test PNG images from {Path.GetFullPath(root)} (LoadImages → ExtractPixels)",
+            $"{source}: {train.Length:N0} training, {test.Length:N0} test images",
+            [.. train.Concat(test).Select(row => row.ImagePath)]);
     }
 
     /// <summary>
@@ -88,9 +115,12 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
             test = Rows(testFile, FirstOfEachClass(testFile.Labels, testPerClass));
             testText = "test";
         }
+        var whole = trainPerClass is null && testPerClass is null && holdOutPerClass is null;
         return new FashionMnistData(ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test),
             ml.Transforms.Conversion.MapValueToKey("Label"),
-            $"{train.Length:N0} training and {test.Length:N0} {testText} images from the IDX files in {Path.GetFullPath(folder)}");
+            $"{train.Length:N0} training and {test.Length:N0} {testText} images from the IDX files in {Path.GetFullPath(folder)}",
+            $"Fashion-MNIST, {(whole ? "the full data set" : "part of the full data set")}: {train.Length:N0} training, {test.Length:N0} {testText} images",
+            []);
     }
 
     private static IEnumerable<int> FirstOfEachClass(byte[] labels, int? perClass)

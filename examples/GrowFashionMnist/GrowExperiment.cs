@@ -15,9 +15,24 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
 {
     private readonly IDataView _testFeatures = data.Featurizer.Fit(data.Train).Transform(data.Test);
 
+    /// <summary>The library's "Refit diverged ..." log line of the current refit, if it wrote one.</summary>
+    private volatile string? _refitDivergence;
+
     public SeedResult Run()
     {
-        var (parent, parentArm) = Train("parent", network: null, settings.Epochs);
+        // The refit's divergence guard reports through ML.NET's log, not an exception: keep its sentence for the report.
+        ml.Log += (_, e) =>
+        {
+            if (e.RawMessage.StartsWith("Refit diverged", StringComparison.Ordinal))
+                _refitDivergence = e.RawMessage;
+        };
+        var (parent, parentArm) = Train("parent", network: null, settings.Epochs, settings.LearningRate);
+        if (parent is null)
+        {
+            // Nothing else can run without a trained parent: no morph, and no child architecture to train from scratch.
+            console.WriteLine($"[seed {seed}] the morph, the refit and the scratch runs are skipped: the parent diverged");
+            return new SeedResult(seed, parentArm, null, null, null, null, settings.ParentNetwork().Summary(), null, null, null, data.Train.Schema);
+        }
 
         // Morph only (MaxEpoch = 0): the child must score exactly like the parent.
         var clock = Stopwatch.StartNew();
@@ -29,6 +44,7 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
         // Morph + refit, the way users grow a model. The same seed gives the same morphed weights as above,
         // and the refit's epoch 0 is the morphed child measured on the test set.
         var refitCurve = new List<EpochPoint>();
+        _refitDivergence = null;
         clock.Restart();
         var child = parent.Morph(ml, settings.Plan, new RefitOptions
         {
@@ -42,19 +58,32 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
             MetricsCallback = m => Record("child refit", settings.RefitEpochs, refitCurve, m),
         }).Fit(data.Train);
         var refitArm = Arm("child, morphed + refit", child, settings.RefitEpochs, clock.Elapsed.TotalSeconds, refitCurve);
+        // A refit that diverges does not throw: the library's guard stops it and returns earlier weights. Its curve ends early.
+        if (refitCurve.Count == 0 || refitCurve[^1].Epoch < settings.RefitEpochs)
+        {
+            int epoch = refitCurve.Count == 0 ? 1 : refitCurve[^1].Epoch + 1;
+            refitArm = refitArm with
+            {
+                Divergence = Divergence.After(refitCurve, epoch, batch: null, keptEarlierWeights: true,
+                    _refitDivergence ?? $"Refit stopped in epoch {epoch} of {settings.RefitEpochs}; the library's divergence guard returned earlier weights."),
+            };
+            console.WriteLine($"[seed {seed}] child refit diverged: {refitArm.Divergence!.Message}");
+        }
 
         // The same child architecture from random weights, with the parent's recipe and the total epoch budget.
         var childNetwork = Classifier(child).Network;
-        var (_, scratchArm) = Train("child from scratch", childNetwork, settings.EqualBudgetEpochs);
+        var scratchRate = settings.ScratchLearningRate ?? settings.LearningRate;
+        var (_, scratchArm) = Train("child from scratch", childNetwork, settings.EqualBudgetEpochs, scratchRate);
         ArmResult? longScratchArm = settings.LongScratchEpochs > 0
-            ? Train("child from scratch (long)", childNetwork, settings.LongScratchEpochs).Arm
+            ? Train("child from scratch (long)", childNetwork, settings.LongScratchEpochs, scratchRate).Arm
             : null;
 
         return new SeedResult(seed, parentArm, check, refitArm, scratchArm, longScratchArm,
             Classifier(parent).Network.Summary(), childNetwork.Summary(before: Classifier(parent).Network), parent, child, data.Train.Schema);
     }
 
-    private (ITransformer Model, ArmResult Arm) Train(string name, NetworkDescription? network, int epochs)
+    /// <summary>Trains one arm; a <see cref="TrainingDivergedException"/> becomes an arm without a model that says where it diverged.</summary>
+    private (ITransformer? Model, ArmResult Arm) Train(string name, NetworkDescription? network, int epochs, double learningRate)
     {
         var curve = new List<EpochPoint>();
         var options = new MorphableImageClassifierTrainer.Options
@@ -66,7 +95,7 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
             Network = network,
             MaxEpoch = epochs,
             BatchSize = settings.BatchSize,
-            LearningRate = settings.LearningRate,
+            LearningRate = learningRate,
             ActivationLearningRateFactor = settings.ActivationLearningRateFactor,
             ShiftPixels = settings.Augmentation ? 2 : 0,
             HorizontalFlip = settings.Augmentation,
@@ -80,8 +109,29 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
             .Append(ml.MulticlassClassification.Trainers.MorphableImageClassifier(options))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
         var clock = Stopwatch.StartNew();
-        var model = pipeline.Fit(data.Train);
-        return (model, Arm(name, model, epochs, clock.Elapsed.TotalSeconds, curve));
+        try
+        {
+            var model = pipeline.Fit(data.Train);
+            return (model, Arm(name, model, epochs, clock.Elapsed.TotalSeconds, curve));
+        }
+        catch (TrainingDivergedException e)
+        {
+            var divergence = Divergence.After(curve, e.Epoch, e.Batch, keptEarlierWeights: false, e.Message);
+            console.WriteLine($"[seed {seed}] {name} diverged: {e.Message}");
+            var parameters = (network ?? settings.ParentNetwork()).TrainableParameterCount;
+            return (null, new ArmResult(name, epochs, divergence.LastGoodAccuracy ?? double.NaN, clock.Elapsed.TotalSeconds, parameters, curve, divergence));
+        }
+        catch (ArgumentException e) when (curve.Count == epochs && e.Message.Contains("NaN or infinite values", StringComparison.Ordinal))
+        {
+            // Every epoch finished with a finite (if huge) loss, so the library's loss check did not fire, but the
+            // weights overflowed (e.g. BatchNorm's running variance) and the model cannot be built: that is divergence too.
+            // The last epoch's weights are the broken ones: the one before it is the last good epoch.
+            var divergence = Divergence.After(curve[..^1], epochs, batch: null, keptEarlierWeights: false,
+                $"Training ended with non-finite weights ({e.Message.TrimEnd('.')}); its loss had grown to {curve[^1].TrainLoss:G3}. Lower the learning rate (now peak {learningRate}).");
+            console.WriteLine($"[seed {seed}] {name} diverged: {divergence.Message}");
+            var parameters = (network ?? settings.ParentNetwork()).TrainableParameterCount;
+            return (null, new ArmResult(name, epochs, divergence.LastGoodAccuracy ?? double.NaN, clock.Elapsed.TotalSeconds, parameters, curve, divergence));
+        }
     }
 
     private ArmResult Arm(string name, ITransformer model, int epochs, double seconds, List<EpochPoint> curve)

@@ -34,6 +34,8 @@ internal sealed record GrowSettings
     public MorphPlan Plan { get; init; } = MorphPlan.Parse(DefaultPlan);
     public int BatchSize { get; init; } = MorphableImageClassifierTrainer.Defaults.BatchSize;
     public double LearningRate { get; init; } = MorphableImageClassifierTrainer.Defaults.LearningRate;
+    /// <summary>Peak learning rate of the from-scratch child runs; null takes <see cref="LearningRate"/> (the parent's recipe).</summary>
+    public double? ScratchLearningRate { get; init; }
     /// <summary>Refit peak learning rate; null takes the library's default (a tenth of the parent's peak).</summary>
     public double? RefitLearningRate { get; init; }
     /// <summary>Refit warm-up epochs (0 = start at the peak learning rate); null takes the library's refit default (half an epoch).</summary>
@@ -71,6 +73,7 @@ internal sealed record GrowSettings
           --plan <text>                morph plan (default "{DefaultPlan}")
           --batch-size <n>             (default {MorphableImageClassifierTrainer.Defaults.BatchSize})
           --learning-rate <x>          parent and scratch peak learning rate, SGD + cosine (default {MorphableImageClassifierTrainer.Defaults.LearningRate})
+          --scratch-learning-rate <x>  peak learning rate of the from-scratch child runs only (default: --learning-rate)
           --refit-learning-rate <x>    child refit peak learning rate (default: a tenth of the parent's peak)
           --refit-warmup-epochs <x>    epochs the refit's learning rate takes to rise to its peak (default: the library's refit default, 0.5; 0 = none)
           --activation-lr-factor <x>   learning rate of P-activations' a as a multiple of the others' (default 1)
@@ -82,6 +85,18 @@ internal sealed record GrowSettings
 
         Morph plan text: deepen(layer[, kernel=1][, width=N][, activation=relu|tanh|...][, method=netmorph|idmorph])
           widen(layer, width)  kernel(layer, size)  branch(layer[, kernel])  skip(from, to)  bn(after)
+
+        An arm whose training diverges (a non-finite or exploding loss) does not stop the job: the tables and
+        results.json show it as diverged, with its last good test accuracy, and the other arms still run (after
+        a diverged parent, nothing of that seed can).
+
+        Exit codes:
+          0  done: every morph exact, no arm diverged (or --help)
+          1  bad files: missing or unreadable data, an unwritable output folder
+          2  bad arguments: unknown option, bad value, bad --plan or --architecture text, a plan that does not fit the parent
+          3  a morph was not exact (the library's preservation promise failed; takes precedence over 4)
+          4  an arm diverged (the results are written all the same)
+          5  an unexpected error (a bug): its message and stack trace are printed
         """;
 
     /// <summary>Reads the command line; an <see cref="ArgumentException"/> says what is wrong with it.</summary>
@@ -89,7 +104,7 @@ internal sealed record GrowSettings
     {
         var options = CommandLineOptions.Parse(args, "--data", "--images", "--train-per-class", "--test-per-class", "--holdout-per-class", "--epochs",
             "--refit-epochs", "--long-scratch-epochs", "--seeds", "--architecture", "--plan", "--batch-size", "--learning-rate",
-            "--refit-learning-rate", "--refit-warmup-epochs", "--activation-lr-factor", "--augmentation", "--threads", "--parallel-seeds", "--out");
+            "--scratch-learning-rate", "--refit-learning-rate", "--refit-warmup-epochs", "--activation-lr-factor", "--augmentation", "--threads", "--parallel-seeds", "--out");
         helpRequested = options.HelpRequested;
         var data = options.GetString("--data", "");
         var images = options.GetString("--images", "");
@@ -126,6 +141,7 @@ internal sealed record GrowSettings
             Plan = parsedPlan,
             BatchSize = options.GetInt("--batch-size", MorphableImageClassifierTrainer.Defaults.BatchSize, minimum: 1),
             LearningRate = options.GetPositiveDouble("--learning-rate") ?? MorphableImageClassifierTrainer.Defaults.LearningRate,
+            ScratchLearningRate = options.GetPositiveDouble("--scratch-learning-rate"),
             RefitLearningRate = options.GetPositiveDouble("--refit-learning-rate"),
             RefitWarmupEpochs = options.GetNonNegativeDouble("--refit-warmup-epochs"),
             ActivationLearningRateFactor = options.GetPositiveDouble("--activation-lr-factor") ?? 1,
@@ -150,8 +166,7 @@ internal sealed record GrowSettings
         NetworkDescription parent;
         try
         {
-            parent = NetworkDescription.Parse($"{Architecture} dense({FashionMnist.ClassCount})",
-                TensorShape.Image(1, FashionMnist.ImageSize, FashionMnist.ImageSize));
+            parent = ParentNetwork();
         }
         catch (FormatException e)
         {
@@ -159,4 +174,9 @@ internal sealed record GrowSettings
         }
         Plan.Apply(parent, NetworkWeights.Initialize(parent, seed: 0));
     }
+
+    /// <summary>The parent's whole network (hidden layers and the ten-class output) on 1×28×28 images.</summary>
+    /// <exception cref="FormatException"><see cref="Architecture"/> is not valid network text.</exception>
+    public NetworkDescription ParentNetwork() =>
+        NetworkDescription.Parse($"{Architecture} dense({FashionMnist.ClassCount})", TensorShape.Image(1, FashionMnist.ImageSize, FashionMnist.ImageSize));
 }

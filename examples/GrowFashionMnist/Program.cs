@@ -1,8 +1,10 @@
 // The main job: grow a Fashion-MNIST classifier by network morphism and compare it with training the child from scratch.
+// Exit codes (GrowSettings.Usage, README): 0 done, 1 bad files, 2 bad arguments, 3 a morph not exact, 4 an arm diverged, 5 a bug.
 using Microsoft.ML;
 using Microsoft.ML.Morphism;
 using Microsoft.ML.Morphism.Examples.GrowFashionMnist;
 using Microsoft.ML.Morphism.Samples;
+using Microsoft.ML.Morphism.Training;
 
 GrowSettings settings;
 try
@@ -16,19 +18,26 @@ try
 }
 catch (ArgumentException e)
 {
-    Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("Run with --help for the options.");
-    return 2;
+    return Fail(2, e.Message, helpHint: true);
 }
 
 try
+{
+    return Run(settings);
+}
+catch (Exception e)
+{
+    return Failed(e);
+}
+
+static int Run(GrowSettings settings)
 {
     var output = Directory.CreateDirectory(settings.OutputFolder).FullName;
     var loader = new MLContext(seed: 0);
     var data = settings.IdxFolder is { } idx
         ? FashionMnistData.FromIdx(loader, idx, settings.TrainPerClass, settings.TestPerClass, settings.HoldOutPerClass)
         : FashionMnistData.FromImageFolder(loader, settings.ImageFolder ?? ExampleData.SubsetFolder(typeof(GrowSettings).Assembly),
-            settings.TrainPerClass, settings.TestPerClass);
+            settings.TrainPerClass, settings.TestPerClass, committedSubset: settings.ImageFolder is null);
     Console.WriteLine($"Data: {data.Description}");
     Console.WriteLine($"Parent: {settings.Architecture} dense(10), {settings.Epochs} epochs; morph: {settings.Plan}; " +
                       $"refit {settings.RefitEpochs} epochs; scratch {settings.EqualBudgetEpochs} epochs" +
@@ -36,43 +45,83 @@ try
                       $"; augmentation {(settings.Augmentation ? "on" : "off")}; seeds {string.Join(", ", settings.Seeds)}");
 
     // Seeds may run at once (--parallel-seeds): each has its own MLContext, trainer generators and models.
+    // An arm that diverges comes back as a result that says so (GrowExperiment): it does not stop the other arms or seeds.
     var results = new SeedResult[settings.Seeds.Count];
     var printing = new object();
-    Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.ParallelSeeds }, i =>
+    try
     {
-        var seed = settings.Seeds[i];
-        results[i] = new GrowExperiment(new MLContext(seed), data, settings, seed, Console.Out).Run();
-        lock (printing)
-            GrowReport.PrintSeed(Console.Out, results[i]);
-    });
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.ParallelSeeds }, i =>
+        {
+            var seed = settings.Seeds[i];
+            results[i] = new GrowExperiment(new MLContext(seed), data, settings, seed, Console.Out).Run();
+            lock (printing)
+                GrowReport.PrintSeed(Console.Out, results[i], settings);
+        });
+    }
+    catch (Exception e) when (data.FirstUnreadableImage() is { } bad)
+    {
+        // ML.NET's image loader fails deep inside training with "Invalid input stream contents"; name the file instead.
+        var cause = e;
+        while (cause.InnerException is { } inner)
+            cause = inner;
+        throw new InvalidDataException($"Cannot read image '{bad}': ML.NET's image loader cannot decode it ({cause.Message}).", e);
+    }
 
-    // The first seed's models are the job's deliverables; SaveModel writes through a temp file and a rename.
-    var first = results[0];
-    var ml = new MLContext(first.Seed);
-    ml.Morphism().SaveModel(first.ParentModel, first.InputSchema, Path.Combine(output, "parent.zip"));
-    ml.Morphism().SaveModel(first.ChildModel, first.InputSchema, Path.Combine(output, "child.zip"));
-    Console.WriteLine();
-    Console.WriteLine("Parent network:");
-    Console.WriteLine(first.ParentSummary);
-    Console.WriteLine("Child network (* = created by the morph, ~ = changed by it):");
-    Console.WriteLine(first.ChildSummary);
+    // The first seed whose parent trained gives the job's deliverables; SaveModel writes through a temp file and a rename.
+    var written = new List<string>();
+    if (results.FirstOrDefault(r => r.ParentModel is not null && r.ChildModel is not null) is { } first)
+    {
+        var ml = new MLContext(first.Seed);
+        ml.Morphism().SaveModel(first.ParentModel!, first.InputSchema, Path.Combine(output, "parent.zip"));
+        ml.Morphism().SaveModel(first.ChildModel!, first.InputSchema, Path.Combine(output, "child.zip"));
+        written.AddRange(["parent.zip", "child.zip"]);
+        Console.WriteLine();
+        Console.WriteLine($"Parent network{(first.Seed != results[0].Seed ? $" (seed {first.Seed})" : "")}:");
+        Console.WriteLine(first.ParentSummary);
+        Console.WriteLine("Child network (* = created by the morph, ~ = changed by it):");
+        Console.WriteLine(first.ChildSummary);
+    }
 
-    var summary = GrowReport.Summarize(results);
-    GrowReport.PrintSummary(Console.Out, summary);
+    var summary = GrowReport.Summarize(results, settings);
+    GrowReport.PrintSummary(Console.Out, summary, results);
     GrowReport.WriteJson(Path.Combine(output, "results.json"), settings, data.Description, results, summary);
-    AccuracyPlot.Write(Path.Combine(output, "accuracy.png"), results);
+    AccuracyPlot.Write(Path.Combine(output, "accuracy.png"), results, data.ShortDescription);
+    written.AddRange(["accuracy.png", "results.json"]);
     Console.WriteLine();
-    Console.WriteLine($"Wrote parent.zip, child.zip, accuracy.png and results.json to {output}");
-    return summary.EveryMorphExact ? 0 : 3;
+    Console.WriteLine($"Wrote {string.Join(", ", written)} to {output}");
+    if (written.Count == 2)
+        Console.WriteLine("No model written: no seed's parent finished training.");
+
+    // One line on standard error per arm that diverged: the library's sentence says where and what to lower.
+    foreach (var result in results)
+    {
+        foreach (var arm in result.Arms.Where(a => a.Diverged))
+            Console.Error.WriteLine($"Seed {result.Seed}, {arm.Name}: {arm.Divergence!.Message}");
+    }
+    return !summary.EveryMorphExact ? 3 : summary.DivergedArms.Length > 0 ? 4 : 0;
 }
-catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+
+// Expected failures get one line on standard error and their exit code; only a bug shows a stack trace.
+static int Failed(Exception e)
 {
-    Console.Error.WriteLine(e.Message);
-    return 1;
+    if (e is AggregateException aggregate)
+        return Failed(aggregate.Flatten().InnerExceptions[0]); // Parallel.For wraps what a seed threw
+    return e switch
+    {
+        // A missing or unreadable data folder or image, an unwritable --out folder.
+        IOException or InvalidDataException or UnauthorizedAccessException => Fail(1, e.Message),
+        // The library names the problem (a layer in --plan or --architecture, --holdout-per-class overlapping the training images, ...).
+        ArgumentException => Fail(2, e.Message, helpHint: true),
+        // GrowExperiment turns every arm's divergence into a result; this is a safety net.
+        TrainingDivergedException => Fail(4, e.Message),
+        _ => Fail(5, $"Unexpected error (a bug in the job or the library; please report it with what follows): {e}"),
+    };
 }
-catch (ArgumentException e)
+
+static int Fail(int exitCode, string message, bool helpHint = false)
 {
-    // The library names the problem (an unknown layer in --plan or --architecture, a shrinking morph, ...).
-    Console.Error.WriteLine(e.Message);
-    return 2;
+    Console.Error.WriteLine(message);
+    if (helpHint)
+        Console.Error.WriteLine("Run with --help for the options.");
+    return exitCode;
 }

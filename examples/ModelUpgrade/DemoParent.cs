@@ -37,6 +37,7 @@ internal static class DemoParent
         Console.WriteLine($"Trained a demo parent on {rows.Count} images of {settings.Data} ({settings.Epochs} epochs) "
             + $"and saved it to {settings.Out}.");
         Console.WriteLine(ml.Morphism().FindClassifier(parent).Network.Summary());
-        Console.WriteLine($"Upgrade it with: ModelUpgrade --model {settings.Out} --plan \"deepen(conv2) widen(conv1, 32) kernel(conv2, 5)\" --out child.zip");
+        Console.WriteLine($"Upgrade it with: ModelUpgrade --model {settings.Out} --plan \"deepen(conv2) widen(conv1, 32) kernel(conv2, 5)\" "
+            + $"(writes {Path.GetFullPath(CommandLine.DefaultOut)}; --out to choose)");
     }
 }

@@ -14,7 +14,7 @@ try
 }
 catch (ArgumentException e)
 {
-    return Fail(2, e.Message, showUsage: true);
+    return Fail(2, e.Message);
 }
 catch (DirectoryNotFoundException e)
 {
@@ -50,7 +50,7 @@ static int Upgrade(UpgradeSettings settings)
     }
     catch (FormatException e)
     {
-        return Fail(2, $"Bad --plan: {e.Message}", showUsage: true);
+        return Fail(2, $"Bad --plan: {e.Message}");
     }
 
     var ml = new MLContext(seed: 1);
@@ -73,6 +73,7 @@ static int Upgrade(UpgradeSettings settings)
     ModelUpgrade upgrade;
     try
     {
+        Directory.CreateDirectory(Path.GetDirectoryName(settings.Out)!);
         upgrade = ml.Morphism().UpgradeModel(settings.Model, settings.Out, plan,
             refitData, refitData is null ? null : new RefitOptions { MaxEpoch = settings.RefitEpochs });
     }
@@ -144,10 +145,11 @@ static string? FirstUnreadableImage(IReadOnlyList<ImageFolderRow> rows)
     return null;
 }
 
-static int Fail(int exitCode, string message, bool showUsage = false)
+// One line naming the problem; every argument or plan error (exit code 2) adds where the help is.
+static int Fail(int exitCode, string message)
 {
     Console.Error.WriteLine(message);
-    if (showUsage)
+    if (exitCode == 2)
         Console.Error.WriteLine("Run with --help for the options and the plan syntax.");
     return exitCode;
 }

@@ -11,6 +11,9 @@ internal sealed record DemoParentSettings(string Out, string Data, int Epochs, i
 
 internal static class CommandLine
 {
+    /// <summary>Where an upgrade writes when --out is not given: under artifacts/, like the other examples, relative to the current folder.</summary>
+    public static readonly string DefaultOut = Path.Combine("artifacts", "model-upgrade", "child.zip");
+
     public const string Usage = """
         Upgrades a saved ML.NET model (.zip) whose pipeline holds a MorphableImageClassifier: morphs the
         classifier's network with a plan (the model's function is preserved exactly), optionally refits it
@@ -18,21 +21,24 @@ internal static class CommandLine
         rename). The input file is never modified.
 
         Usage:
-          ModelUpgrade --model <in.zip> --plan "<plan>" --out <out.zip> [--refit-data <folder>] [--refit-epochs <n>]
+          ModelUpgrade --model <in.zip> --plan "<plan>" [--out <out.zip>] [--refit-data <folder>] [--refit-epochs <n>]
           ModelUpgrade --make-demo-parent <parent.zip> [--epochs <n>] [--train-per-class <n>]
         (from the repository root: dotnet run -c Release --project examples/ModelUpgrade -- <arguments>)
+        Relative paths are taken from the current folder; the full path of every file written is printed.
 
         Options:
           --model <file>              the model to upgrade, saved with ml.Model.Save from a pipeline holding the classifier
           --plan "<plan>"             the morph plan, see below (quote it: it holds spaces and parentheses)
-          --out <file>                where the upgraded model is written; must not be the --model file
+          --out <file>                where the upgraded model is written (default artifacts/model-upgrade/child.zip);
+                                      must not be the --model file
           --refit-data <folder>       images to refit on, laid out <folder>/<class>/<image> (class folder = label),
                                       e.g. examples/data/fashion-mnist/train. They go through the saved pipeline, so the
                                       model must take rows of ImagePath (absolute path) + Label, as the demo parent does.
                                       Without it the upgrade is morph-only: the new model scores exactly like the old one.
           --refit-epochs <n>          refit epochs (default 3)
           --refit-per-class <n>       refit on the first n images of each class only (default: all)
-          --make-demo-parent <file>   train a small parent CNN on the committed Fashion-MNIST subset, save it, and exit
+          --make-demo-parent <file>   train a small parent CNN on the committed Fashion-MNIST subset, save it to <file>
+                                      (e.g. artifacts/model-upgrade/parent.zip), and exit
           --data <folder>             the subset for --make-demo-parent: <folder>/train/<class>/*.png (default: the repository's)
           --epochs <n>                demo parent training epochs (default 5)
           --train-per-class <n>       demo parent: the first n training images of each class only (default: all 200)
@@ -50,8 +56,9 @@ internal static class CommandLine
           bn(layer)                   insert BatchNorm after `layer`
         Example: --plan "deepen(conv2) widen(conv1, 32) kernel(conv2, 5)"
 
-        Exit codes: 0 done; 2 bad arguments (unknown option, bad plan text, a plan that does not fit the network);
-        1 bad files (missing or damaged model, a model without the classifier, missing or unreadable images).
+        Exit codes: 0 done; 2 bad arguments (unknown option, bad plan text, a plan that does not fit the network),
+        with a pointer to --help; 1 bad files (missing or damaged model, a model without the classifier, missing or
+        unreadable images).
         """;
 
     private static readonly string[] Options =
@@ -83,10 +90,10 @@ internal static class CommandLine
         }
 
         RefuseAll(DemoParentOnly, "--model");
-        foreach (var required in new[] { "--model", "--plan", "--out" })
+        foreach (var required in new[] { "--model", "--plan" })
         {
             if (!Has(required))
-                throw new ArgumentException($"Missing {required}: an upgrade needs --model, --plan and --out (or use --make-demo-parent).");
+                throw new ArgumentException($"Missing {required}: an upgrade needs --model and --plan (or use --make-demo-parent).");
         }
         var refitData = options.GetString("--refit-data", "");
         if (refitData.Length == 0 && (Has("--refit-epochs") || Has("--refit-per-class")))
@@ -94,7 +101,7 @@ internal static class CommandLine
         var settings = new UpgradeSettings(
             Model: Path.GetFullPath(options.GetString("--model", "")),
             Plan: options.GetString("--plan", ""),
-            Out: Path.GetFullPath(options.GetString("--out", "")),
+            Out: Path.GetFullPath(options.GetString("--out", DefaultOut)),
             RefitData: refitData.Length > 0 ? Path.GetFullPath(refitData) : null,
             RefitEpochs: options.GetInt("--refit-epochs", 3, minimum: 1),
             RefitPerClass: PerClass("--refit-per-class"));

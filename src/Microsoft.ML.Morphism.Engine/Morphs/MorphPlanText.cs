@@ -19,7 +19,10 @@ public sealed partial class MorphPlan
     /// bn(after)
     /// </code>
     /// </summary>
-    /// <exception cref="FormatException">The text does not follow the grammar (the message gives the position).</exception>
+    /// <exception cref="FormatException">
+    /// The text does not follow the grammar; the message names the step and what is wrong with it
+    /// (e.g. <c>step 1 'widen(conv1 32': missing ')'</c>), quoting at most 80 characters of the text.
+    /// </exception>
     public static MorphPlan Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -28,19 +31,51 @@ public sealed partial class MorphPlan
         foreach (Match match in StepPattern().Matches(text))
         {
             var between = text[position..match.Index];
-            if (between.Trim(' ', '\t', '\r', '\n', ',', ';').Length > 0)
-                throw new FormatException($"Morph plan text, position {position + 1}: unexpected '{between.Trim()}'. Text: \"{text}\"");
-            plan.Add(ParseStep(match.Groups["name"].Value, match.Groups["args"].Value, match.Index, text));
+            if (between.Trim(Separators).Length > 0)
+                throw Unparsed(between, position, plan.Steps.Count, text);
+            plan.Add(ParseStep(match.Groups["name"].Value, match.Groups["args"].Value, plan.Steps.Count + 1, match.Value, text));
             position = match.Index + match.Length;
         }
-        if (text[position..].Trim(' ', '\t', '\r', '\n', ',', ';').Length > 0)
-            throw new FormatException($"Morph plan text, position {position + 1}: unexpected '{text[position..].Trim()}'. Text: \"{text}\"");
+        if (text[position..].Trim(Separators).Length > 0)
+            throw Unparsed(text[position..], position, plan.Steps.Count, text);
         if (plan.Steps.Count == 0)
             throw new FormatException("Morph plan text has no steps; e.g. \"deepen(conv2) widen(conv1, 32)\".");
         return plan;
     }
 
-    private static MorphStep ParseStep(string name, string argumentText, int index, string text)
+    private static readonly char[] Separators = [' ', '\t', '\r', '\n', ',', ';'];
+
+    /// <summary>
+    /// Says what is wrong with text between (or after) the steps that parsed: a step that lacks a parenthesis or
+    /// its name, or something that is no step at all.
+    /// </summary>
+    private static FormatException Unparsed(string raw, int start, int stepsBefore, string text)
+    {
+        var segment = raw.Trim(Separators);
+        int open = segment.IndexOf('('), close = segment.IndexOf(')');
+        string? problem =
+            open == 0 ? "missing the morph name before '('"
+            : open > 0 && (close < 0 || close < open) ? "missing ')'"
+            : open > 0 && segment.IndexOf('(', open + 1) is var nested and >= 0 && nested < close ? "parentheses inside the arguments"
+            : open < 0 && close > 0 ? "missing '(' after the morph name"
+            : open < 0 && close < 0 && NamePattern().IsMatch(segment) ? $"missing '(' and ')': each step is name(arguments), e.g. {Quote(segment, 40)}(conv1)"
+            : null;
+        if (problem is not null)
+            return new FormatException($"Morph plan text, step {stepsBefore + 1} '{Quote(segment)}': {problem}.{Context(segment, text)}");
+        // Not a step at all: an extra ')', a stray symbol.
+        var where = stepsBefore == 0 ? "before the first step" : $"after step {stepsBefore}";
+        var what = close == 0 ? "unmatched ')'" : $"unexpected '{Quote(segment)}'";
+        return new FormatException($"Morph plan text, {where} (position {start + raw.IndexOf(segment[0]) + 1}): {what}.{Context(segment, text)}");
+    }
+
+    /// <summary>At most <paramref name="limit"/> characters of user text, marked when cut.</summary>
+    private static string Quote(string value, int limit = 80) => value.Length <= limit ? value : value[..(limit - 3)] + "...";
+
+    /// <summary>The whole plan text (quoted), when the message did not already quote all of it.</summary>
+    private static string Context(string quoted, string text) =>
+        quoted.Trim() == text.Trim() ? "" : $" Plan: \"{Quote(text.Trim())}\"";
+
+    private static MorphStep ParseStep(string name, string argumentText, int stepNumber, string stepText, string text)
     {
         var positional = new List<string>();
         var named = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -52,32 +87,42 @@ public sealed partial class MorphPlan
             if (equals < 0)
             {
                 if (named.Count > 0)
-                    throw Error($"positional argument '{raw}' after a named one");
+                    throw Error($"positional argument '{Quote(raw)}' after a named one");
                 positional.Add(raw);
             }
             else if (!named.TryAdd(raw[..equals].Trim(), raw[(equals + 1)..].Trim()))
             {
-                throw Error($"'{raw[..equals].Trim()}' given twice");
+                throw Error($"'{Quote(raw[..equals].Trim())}' given twice");
             }
         }
 
         FormatException Error(string problem) =>
-            new($"Morph plan text, position {index + 1} ({name}): {problem}. Text: \"{text}\"");
+            new($"Morph plan text, step {stepNumber} '{Quote(stepText)}': {problem}.{Context(stepText, text)}");
+
+        // "widen(conv1 32)": an argument with a space inside is two arguments without the ',' between them.
+        string? MissingComma(string value) =>
+            value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is { Length: > 1 } parts
+                ? $"expected ',' between '{Quote(parts[0])}' and '{Quote(parts[1])}'"
+                : null;
 
         void Expect(int min, int max, params string[] keys)
         {
             if (positional.Count < min || positional.Count > max)
-                throw Error(min == max ? $"expected {min} positional argument(s), got {positional.Count}" : $"expected {min} to {max} positional arguments, got {positional.Count}");
+            {
+                throw Error(positional.Select(MissingComma).FirstOrDefault(p => p is not null)
+                    ?? (min == max ? $"expected {min} positional argument(s), got {positional.Count}" : $"expected {min} to {max} positional arguments, got {positional.Count}"));
+            }
             foreach (var key in named.Keys.Where(k => !keys.Contains(k)))
-                throw Error($"unknown option '{key}'" + (keys.Length > 0 ? $"; valid: {string.Join(", ", keys)}" : ""));
+                throw Error($"unknown option '{Quote(key)}'" + (keys.Length > 0 ? $"; valid: {string.Join(", ", keys)}" : ""));
         }
 
         int Int(string value, string what) =>
-            int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int result) ? result : throw Error($"{what} must be an integer, got '{value}'");
+            int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int result) ? result
+            : throw Error(MissingComma(value) ?? $"{what} must be an integer, got '{Quote(value)}'");
 
         TEnum Enum<TEnum>(string value, string what) where TEnum : struct, Enum =>
             System.Enum.TryParse<TEnum>(value, ignoreCase: true, out var result) && System.Enum.IsDefined(result) ? result
-            : throw Error($"{what} must be one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{value}'");
+            : throw Error(MissingComma(value) ?? $"{what} must be one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{Quote(value)}'");
 
         switch (name)
         {
@@ -110,4 +155,7 @@ public sealed partial class MorphPlan
 
     [GeneratedRegex(@"(?<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?<args>[^()]*)\)")]
     private static partial Regex StepPattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex NamePattern();
 }

@@ -34,10 +34,46 @@ public class MorphPlanTextTests
     [InlineData("deepen(conv1, method=magic)", "method must be one of netmorph, idmorph")]
     [InlineData("deepen(conv1) + widen(conv1, 9)", "unexpected '+'")]
     [InlineData("   ", "has no steps")]
+    [InlineData("widen(conv1, 32) kernel(conv2 5)", "step 2 'kernel(conv2 5)': expected ',' between 'conv2' and '5'")]
+    [InlineData("deepen(conv2, kernel=3 width=48)", "step 1 'deepen(conv2, kernel=3 width=48)': expected ',' between '3' and 'width=48'")]
+    [InlineData("deepen(conv2) widen conv1, 32)", "step 2 'widen conv1, 32)': missing '(' after the morph name")]
+    [InlineData("deepen(conv2) widen", "step 2 'widen': missing '(' and ')'")]
+    [InlineData("(conv1, 32)", "step 1 '(conv1, 32)': missing the morph name before '('")]
+    [InlineData("widen(conv1, (32))", "step 1 'widen(conv1, (32))': parentheses inside the arguments")]
+    [InlineData("widen(conv1, 32))", "after step 1 (position 17): unmatched ')'")]
     public void InvalidPlanTextIsRejectedNamingTheProblem(string text, string expected)
     {
         var e = Assert.Throws<FormatException>(() => MorphPlan.Parse(text));
 
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void AnUnclosedStepSaysWhichStepAndThatItMissesTheClosingParenthesis()
+    {
+        var e = Assert.Throws<FormatException>(() => MorphPlan.Parse("widen(conv1 32"));
+
+        Assert.Equal("Morph plan text, step 1 'widen(conv1 32': missing ')'.", e.Message);
+    }
+
+    [Fact]
+    public void AMissingCommaBetweenArgumentsIsNamedAndTheWholePlanQuoted()
+    {
+        var e = Assert.Throws<FormatException>(() => MorphPlan.Parse("deepen(conv2) widen(conv1 32) kernel(conv2, 5)"));
+
+        Assert.Equal("Morph plan text, step 2 'widen(conv1 32)': expected ',' between 'conv1' and '32'. " +
+                     "Plan: \"deepen(conv2) widen(conv1 32) kernel(conv2, 5)\"", e.Message);
+    }
+
+    [Fact]
+    public void MessagesQuoteAtMostEightyCharactersOfTheText()
+    {
+        var longLayer = new string('x', 500);
+
+        var e = Assert.Throws<FormatException>(() => MorphPlan.Parse($"widen({longLayer} 32"));
+
+        Assert.Contains("missing ')'", e.Message);
+        Assert.DoesNotContain(new string('x', 81), e.Message);
+        Assert.True(e.Message.Length < 200, e.Message);
     }
 }

@@ -63,6 +63,72 @@ public class GrowFashionMnistSmokeTests
     }
 
     [Fact]
+    public void AnArmThatDivergesIsReportedAsDivergedAndTheJobFinishesWithExitCodeFour()
+    {
+        using var dir = new TempDirectory();
+
+        // A peak learning rate of 1e30 makes the scratch child's loss NaN within its first batches. The plan keeps every
+        // width a multiple of 16, so the other arms stay clear of oneDNN's wrong float32 convolutions on some AVX-512 CPUs.
+        var run = ExampleProcess.Run("GrowFashionMnist", ExampleSmoke.Timeout, "--train-per-class", "10", "--test-per-class", "5",
+            "--epochs", "1", "--refit-epochs", "1", "--plan", "widen(conv1, 32)", "--scratch-learning-rate", "1e30", "--out", dir.Path);
+
+        Assert.True(run.ExitCode == 4, run.ToString());
+        var output = run.StandardOutput;
+        Assert.Contains("| child from scratch | 2 | diverged in epoch ", output);
+        Assert.Contains("| child from scratch | 2 | diverged (seed 1) |", output);
+        Assert.Contains("Diverged: seed 1: child from scratch", output);
+        Assert.Contains("Seed 1, child from scratch: ", run.StandardError);
+        Assert.DoesNotContain("   at ", run.StandardError);
+        Assert.DoesNotContain("Unhandled exception", run.StandardError);
+        // The other arms ran to the end, and the deliverables were written.
+        Assert.Contains("Morph exact: yes", output);
+        foreach (var file in new[] { "parent.zip", "child.zip", "accuracy.png", "results.json" })
+            Assert.True(File.Exists(Path.Combine(dir.Path, file)), file);
+
+        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "results.json")));
+        var seed = results.RootElement.GetProperty("seeds")[0];
+        Assert.False(seed.GetProperty("parent").GetProperty("diverged").GetBoolean());
+        Assert.False(seed.GetProperty("refit").GetProperty("diverged").GetBoolean());
+        var scratch = seed.GetProperty("scratch");
+        Assert.True(scratch.GetProperty("diverged").GetBoolean());
+        Assert.InRange(scratch.GetProperty("divergence").GetProperty("epoch").GetInt32(), 1, 2);
+        var summary = results.RootElement.GetProperty("summary");
+        Assert.Equal(JsonValueKind.Null, summary.GetProperty("scratchAccuracy").ValueKind);
+        Assert.Equal(["seed 1: child from scratch"], summary.GetProperty("divergedArms").EnumerateArray().Select(a => a.GetString()));
+    }
+
+    [Fact]
+    public void AnImageThatCannotBeDecodedExitsWithCodeOneNamingTheFile()
+    {
+        using var dir = new TempDirectory();
+        foreach (var split in new[] { FashionMnistSubset.TrainFolder, FashionMnistSubset.TestFolder })
+        {
+            foreach (var row in ExampleSmoke.SubsetRows(split, perClass: 1).Take(2))
+            {
+                Directory.CreateDirectory(dir.File($"images/{split}/{row.Label}"));
+                File.Copy(row.ImagePath, dir.File($"images/{split}/{row.Label}/{System.IO.Path.GetFileName(row.ImagePath)}"));
+            }
+        }
+        var bad = dir.File($"images/{FashionMnistSubset.TrainFolder}/{ExampleSmoke.SubsetRows(FashionMnistSubset.TrainFolder, perClass: 1)[0].Label}/broken.png");
+        File.WriteAllText(bad, "not a PNG");
+
+        var run = ExampleProcess.Run("GrowFashionMnist", ExampleSmoke.Timeout, "--images", dir.File("images"),
+            "--epochs", "1", "--refit-epochs", "1", "--plan", "widen(conv1, 32)", "--out", dir.File("out"));
+
+        ExampleSmoke.AssertCleanFailure(run, 1, $"Cannot read image '{bad}': ML.NET's image loader cannot decode it");
+    }
+
+    [Fact]
+    public void HelpListsTheExitCodes()
+    {
+        var run = ExampleProcess.Run("GrowFashionMnist", ExampleSmoke.Timeout, "--help");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("4  an arm diverged", run.StandardOutput);
+        Assert.Contains("2  bad arguments", run.StandardOutput);
+    }
+
+    [Fact]
     public void APlanThatDoesNotFitTheParentFailsBeforeTrainingNamingTheLayers()
     {
         var run = ExampleProcess.Run("GrowFashionMnist", ExampleSmoke.Timeout, "--plan", "widen(conv9, 40)");

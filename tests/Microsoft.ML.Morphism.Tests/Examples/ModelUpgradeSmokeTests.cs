@@ -63,6 +63,25 @@ public class ModelUpgradeSmokeTests(DemoParentFixture parent) : IClassFixture<De
     }
 
     [Fact]
+    public void WithoutOutTheUpgradeIsWrittenUnderArtifactsAndItsFullPathPrinted()
+    {
+        // ExampleProcess runs the examples in the temp folder, so that is where the default relative path lands.
+        var expected = Path.Combine(Path.GetTempPath(), "artifacts", "model-upgrade", "child.zip");
+        try
+        {
+            var run = ExampleProcess.Run("ModelUpgrade", ExampleSmoke.Timeout, "--model", parent.Path, "--plan", "widen(conv1, 32)");
+
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Contains($"Wrote {expected} (", run.StandardOutput);
+            ExampleSmoke.LoadAndScore(expected, ExampleSmoke.SubsetRows(FashionMnistSubset.TestFolder, perClass: 1));
+        }
+        finally
+        {
+            File.Delete(expected);
+        }
+    }
+
+    [Fact]
     public void MissingModelFileExitsWithCodeOne()
     {
         var missing = Path.Combine(Path.GetTempPath(), "no-such-model-" + Guid.NewGuid().ToString("N") + ".zip");
@@ -106,7 +125,8 @@ public class ModelUpgradeSmokeTests(DemoParentFixture parent) : IClassFixture<De
 
         var run = ExampleProcess.Run("ModelUpgrade", ExampleSmoke.Timeout, "--model", parent.Path, "--plan", "widen(conv1 32", "--out", dir.File("out.zip"));
 
-        ExampleSmoke.AssertCleanFailure(run, 2, "Bad --plan: Morph plan text, position 1: unexpected 'widen(conv1 32'");
+        ExampleSmoke.AssertCleanFailure(run, 2, "Bad --plan: Morph plan text, step 1 'widen(conv1 32': missing ')'.");
+        Assert.Contains("Run with --help", run.StandardError);
     }
 
     [Fact]
@@ -117,6 +137,7 @@ public class ModelUpgradeSmokeTests(DemoParentFixture parent) : IClassFixture<De
         var run = ExampleProcess.Run("ModelUpgrade", ExampleSmoke.Timeout, "--model", parent.Path, "--plan", "widen(conv9, 32)", "--out", dir.File("out.zip"));
 
         ExampleSmoke.AssertCleanFailure(run, 2, "no layer named 'conv9'. Layers that can be widened: conv1, conv2, dense1.");
+        Assert.Contains("Run with --help", run.StandardError);
         Assert.False(File.Exists(dir.File("out.zip")));
     }
 
