@@ -121,17 +121,6 @@ internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSe
             var parameters = (network ?? settings.ParentNetwork()).TrainableParameterCount;
             return (null, new ArmResult(name, epochs, divergence.LastGoodAccuracy ?? double.NaN, clock.Elapsed.TotalSeconds, parameters, curve, divergence));
         }
-        catch (ArgumentException e) when (curve.Count == epochs && e.Message.Contains("NaN or infinite values", StringComparison.Ordinal))
-        {
-            // Every epoch finished with a finite (if huge) loss, so the library's loss check did not fire, but the
-            // weights overflowed (e.g. BatchNorm's running variance) and the model cannot be built: that is divergence too.
-            // The last epoch's weights are the broken ones: the one before it is the last good epoch.
-            var divergence = Divergence.After(curve[..^1], epochs, batch: null, keptEarlierWeights: false,
-                $"Training ended with non-finite weights ({e.Message.TrimEnd('.')}); its loss had grown to {curve[^1].TrainLoss:G3}. Lower the learning rate (now peak {learningRate}).");
-            console.WriteLine($"[seed {seed}] {name} diverged: {divergence.Message}");
-            var parameters = (network ?? settings.ParentNetwork()).TrainableParameterCount;
-            return (null, new ArmResult(name, epochs, divergence.LastGoodAccuracy ?? double.NaN, clock.Elapsed.TotalSeconds, parameters, curve, divergence));
-        }
     }
 
     private ArmResult Arm(string name, ITransformer model, int epochs, double seconds, List<EpochPoint> curve)
