@@ -125,20 +125,10 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
     /// <summary>The name of the first parameter or buffer holding a NaN or infinity, or null when all are finite.</summary>
     public string? NonFiniteParameter()
     {
+        using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
-        foreach (var (name, parameter) in named_parameters())
-        {
-            using var finite = parameter.isfinite().all();
-            if (!finite.item<bool>())
-                return name;
-        }
-        foreach (var (name, buffer) in named_buffers())
-        {
-            using var finite = buffer.isfinite().all();
-            if (!finite.item<bool>())
-                return name;
-        }
-        return null;
+        return named_parameters().Select(p => (p.name, Tensor: (Tensor)p.parameter)).Concat(named_buffers().Select(b => (b.name, Tensor: b.buffer)))
+            .FirstOrDefault(p => !p.Tensor.isfinite().all().item<bool>()).name;
     }
 
     /// <summary>Clamps every P-activation's a into [0, 1]; call after each optimizer step.</summary>
