@@ -2,7 +2,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Data.DataLoadSave;
-using Microsoft.ML.Morphism.Data;
+using Microsoft.ML.Morphism.Columns;
+using Microsoft.ML.Morphism.Pipelines;
+using Microsoft.ML.Morphism.Runs;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Runtime;
 
@@ -27,7 +29,7 @@ public sealed class MorphEstimator : IEstimator<ITransformer>
         _host = Contracts.CheckRef(env, nameof(env)).Register(nameof(MorphEstimator));
         _host.CheckValue(parent, nameof(parent));
         _host.CheckValue(plan, nameof(plan));
-        Model.ClassifierLocation.Find(parent); // fail early when there is nothing to morph
+        ClassifierLocation.Find(parent); // fail early when there is nothing to morph
         if (plan.Steps.Count == 0)
             throw new ArgumentException("The morph plan has no steps.", nameof(plan));
         _parent = parent;

@@ -1,6 +1,7 @@
 // The learned state of a morphable classifier: network, weights, class names, training recipe and morph history.
 using System.Collections.Immutable;
-using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Persistence;
+using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Modules;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;

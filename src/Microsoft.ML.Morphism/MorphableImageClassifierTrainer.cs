@@ -1,7 +1,8 @@
 // The trainer: fits a TorchSharp CNN image classifier from an IDataView, ML.NET style (Options, channels, warm start).
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Morphism.Data;
+using Microsoft.ML.Morphism.Columns;
+using Microsoft.ML.Morphism.Runs;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Training;
 using Microsoft.ML.Runtime;

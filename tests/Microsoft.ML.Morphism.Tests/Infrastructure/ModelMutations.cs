@@ -1,6 +1,7 @@
 // Seeded damage to a saved model .zip: truncations, bit flips and splices of our parts, of ML.NET's entries and of the raw file.
 using System.IO.Compression;
-using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Persistence;
+using Microsoft.ML.Morphism.Pipelines;
 
 namespace Microsoft.ML.Morphism.Tests.Infrastructure;
 

@@ -1,5 +1,6 @@
 // SaveModel and UpgradeModel write through a temp file and a rename: a write failing midway leaves the previous file as it was.
-using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Persistence;
+using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Tests.Infrastructure;
 

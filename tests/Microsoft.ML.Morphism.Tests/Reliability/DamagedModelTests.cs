@@ -1,5 +1,6 @@
 // Specific kinds of damage to a saved model, each checked in-process for the exact error a user sees.
-using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Persistence;
+using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Tests.Infrastructure;
 

@@ -1,6 +1,7 @@
 // Forged model parts with valid checksums: huge shapes and unknown layer kinds are rejected before anything is allocated.
 using System.Text;
-using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Persistence;
+using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Tests.Infrastructure;
 

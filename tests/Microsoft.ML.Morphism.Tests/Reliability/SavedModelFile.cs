@@ -1,5 +1,6 @@
 // A saved model's bytes with helpers to replace or damage our parts, and to read an exception chain.
-using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Persistence;
+using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Tests.Infrastructure;
 

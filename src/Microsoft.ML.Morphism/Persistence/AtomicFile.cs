@@ -1,5 +1,5 @@
 // Writes a file through a temp file in the same folder and a rename, so a failed write never destroys the previous file.
-namespace Microsoft.ML.Morphism.Model;
+namespace Microsoft.ML.Morphism.Persistence;
 
 internal static class AtomicFile
 {

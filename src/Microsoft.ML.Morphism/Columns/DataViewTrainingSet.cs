@@ -1,7 +1,7 @@
 // Turns an IDataView into training batches: decoded once into a bounded in-memory cache, or streamed with a shuffle buffer.
 using Microsoft.ML.Morphism.Training;
 
-namespace Microsoft.ML.Morphism.Data;
+namespace Microsoft.ML.Morphism.Columns;
 
 /// <summary>
 /// Builds the <see cref="ITrainingSet"/> the trainer reads from an <see cref="IDataView"/>. Rows

@@ -1,7 +1,7 @@
 // Finds the morphable classifier inside a fitted model (alone or in nested transformer chains) and rebuilds the model around a replacement.
 using Microsoft.ML.Data;
 
-namespace Microsoft.ML.Morphism.Model;
+namespace Microsoft.ML.Morphism.Pipelines;
 
 /// <summary>
 /// Where the (last) <see cref="MorphableImageClassifierTransformer"/> sits in a fitted model, how to

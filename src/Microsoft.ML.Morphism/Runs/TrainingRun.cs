@@ -1,10 +1,11 @@
 // One training or refit run inside an ML.NET host: data to batches, device and threads, progress to the host's channel.
+using Microsoft.ML.Morphism.Columns;
 using Microsoft.ML.Morphism.Internal;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Training;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.Morphism.Data;
+namespace Microsoft.ML.Morphism.Runs;
 
 /// <summary>Shared by the trainer and the morph-and-refit estimator.</summary>
 internal static class TrainingRun

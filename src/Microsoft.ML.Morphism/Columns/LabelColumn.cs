@@ -1,7 +1,7 @@
 // Reads class indices from a key-typed label column and its class names from the key values.
 using Microsoft.ML.Data;
 
-namespace Microsoft.ML.Morphism.Data;
+namespace Microsoft.ML.Morphism.Columns;
 
 /// <summary>
 /// The label column: a key type of K classes (use <c>MapValueToKey</c> upstream). Key value k maps

@@ -1,11 +1,13 @@
 // Morphs the classifier inside a fitted model and refits the child: the one implementation behind Morph() and UpgradeModel.
+using Microsoft.ML.Morphism.Columns;
 using Microsoft.ML.Morphism.Internal;
-using Microsoft.ML.Morphism.Model;
+using Microsoft.ML.Morphism.Persistence;
+using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.Morphism.Data;
+namespace Microsoft.ML.Morphism.Runs;
 
 internal static class MorphAndRefit
 {

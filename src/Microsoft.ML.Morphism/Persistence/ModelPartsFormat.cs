@@ -4,7 +4,7 @@ using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Training;
 
-namespace Microsoft.ML.Morphism.Model;
+namespace Microsoft.ML.Morphism.Persistence;
 
 /// <summary>
 /// Encodings of the parts inside <see cref="ModelPart"/> envelopes. Every read validates sizes

@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Transforms.Image;
 
-namespace Microsoft.ML.Morphism.Data;
+namespace Microsoft.ML.Morphism.Columns;
 
 /// <summary>
 /// The classifier's feature column, checked against the network input shape when bound: either a

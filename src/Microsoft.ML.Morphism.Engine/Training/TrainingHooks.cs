@@ -1,0 +1,38 @@
+// The callbacks and controls of one training run (log, metrics, cancellation, refit semantics).
+namespace Microsoft.ML.Morphism.Training;
+
+/// <summary>Callbacks and controls of one training run.</summary>
+public sealed class TrainingHooks
+{
+    /// <summary>Called after every epoch (and after the epoch-0 evaluation of the starting weights in refit mode with a validation set).</summary>
+    public Action<EpochMetrics>? EpochCompleted { get; init; }
+
+    /// <summary>Receives one-line log messages (epoch summaries, stop reasons).</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>Checked before every batch; cancellation throws <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>Called before every batch (e.g. an ML.NET host's CheckAlive); may throw to stop.</summary>
+    public Action? CheckAlive { get; init; }
+
+    /// <summary>
+    /// Refit mode: evaluate the starting weights as epoch 0 (a candidate for the best weights) and, on
+    /// divergence, return the best weights by validation loss — or the starting weights without a
+    /// validation set — instead of throwing.
+    /// </summary>
+    public bool StartingWeightsAreACandidate { get; init; }
+
+    /// <summary>
+    /// With a validation set, return the weights of the epoch with the lowest validation loss (default
+    /// true). False makes the validation set a monitor only (e.g. to plot test accuracy per epoch
+    /// without selecting on it): the last epoch's weights are returned.
+    /// </summary>
+    public bool SelectBestValidationEpoch { get; init; } = true;
+
+    /// <summary>When set, the trainer charges every training batch's wall time to its phases (for the benchmarks' breakdown).</summary>
+    internal TrainingPhaseTimes? PhaseTimes { get; init; }
+
+    /// <summary>A test hook called after every optimizer step (e.g. to corrupt a weight as a faulty kernel would).</summary>
+    internal Action<Modules.NetworkModule>? AfterStep { get; init; }
+}
