@@ -13,7 +13,7 @@ namespace Microsoft.ML.Morphism;
 /// <summary>
 /// Grows the <see cref="MorphableImageClassifierTransformer"/> inside a fitted model. <see cref="Fit"/>
 /// keeps every upstream transformer as fitted, applies the plan to the classifier (function-preserving:
-/// a <see cref="RefitOptions.MaxEpoch"/> of 0 gives the parent's scores), refits the child from the
+/// a <see cref="ClassifierTrainingOptions.MaxEpoch"/> of 0 gives the parent's scores), refits the child from the
 /// morphed weights, and returns a model of the same shape with the child in the parent's place. The
 /// parent is never modified.
 /// </summary>

@@ -46,10 +46,17 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         public const double LearningRate = 0.05;
         /// <summary>Upper bound of the in-memory feature cache.</summary>
         public const long FeatureCacheLimitMegabytes = 2048;
+
+        /// <summary>The recipe every unset training knob comes from (the engine's <see cref="TrainingRecipe"/> defaults, with the values above).</summary>
+        internal static TrainingRecipe Recipe(int seed) => new() { BatchSize = BatchSize, MaxEpoch = MaxEpoch, LearningRate = LearningRate, Seed = seed };
     }
 
-    /// <summary>Options of the trainer (public fields, ML.NET style).</summary>
-    public sealed class Options
+    /// <summary>
+    /// Options of the trainer (public fields, ML.NET style). The training knobs are declared in
+    /// <see cref="ClassifierTrainingOptions"/>, shared with <see cref="RefitOptions"/>; left null they
+    /// take the values in <see cref="Defaults"/>.
+    /// </summary>
+    public sealed class Options : ClassifierTrainingOptions
     {
         /// <summary>Label column (key type). Default "Label".</summary>
         public string LabelColumnName = DefaultColumnNames.Label;
@@ -72,51 +79,6 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         public string? Architecture;
         /// <summary>A complete network (e.g. from <c>NetworkBuilder</c>) including its output layer; overrides <see cref="Architecture"/>.</summary>
         public NetworkDescription? Network;
-        /// <summary>Optimizer. Default SGD with Nesterov momentum.</summary>
-        public OptimizerKind Optimizer = OptimizerKind.Sgd;
-        /// <summary>Peak learning rate. Default 0.05.</summary>
-        public double LearningRate = Defaults.LearningRate;
-        /// <summary>SGD momentum. Default 0.9.</summary>
-        public double Momentum = 0.9;
-        /// <summary>Weight decay on conv/dense weights. Default 5e-4.</summary>
-        public double WeightDecay = 5e-4;
-        /// <summary>Learning rate of P-activations' <c>a</c> as a multiple of the others'. Default 1.</summary>
-        public double ActivationLearningRateFactor = 1;
-        /// <summary>Learning-rate schedule. Default cosine.</summary>
-        public LearningRateSchedule Schedule = LearningRateSchedule.Cosine;
-        /// <summary>Linear warm-up in epochs. Default 1.</summary>
-        public double WarmupEpochs = 1;
-        /// <summary>Examples per step. Default 64.</summary>
-        public int BatchSize = Defaults.BatchSize;
-        /// <summary>Passes over the data. Default 10.</summary>
-        public int MaxEpoch = Defaults.MaxEpoch;
-        /// <summary>Random shifts of up to this many pixels during training (0 = off). Default 0.</summary>
-        public int ShiftPixels;
-        /// <summary>Random left-right flips during training (wrong for digits and text). Default false.</summary>
-        public bool HorizontalFlip;
-        /// <summary>Data evaluated after every epoch; with it, the weights of the epoch with the lowest validation loss are kept.</summary>
-        public IDataView? ValidationSet;
-        /// <summary>
-        /// Keep the weights of the epoch with the lowest validation loss (default true). False uses the
-        /// validation set as a monitor only (e.g. test accuracy per epoch for a plot) and keeps the last epoch.
-        /// </summary>
-        public bool SelectBestValidationEpoch = true;
-        /// <summary>Stop after this many epochs without a lower validation loss. Default null (never).</summary>
-        public int? EarlyStoppingPatience;
-        /// <summary>Seed of initialisation, shuffling, augmentation and dropout. Default: the MLContext seed, else 0.</summary>
-        public int? Seed;
-        /// <summary>TorchSharp intra-op threads; process-wide in libtorch, so set only when given. Default: unchanged (libtorch starts with the machine's cores).</summary>
-        public int? Threads;
-        /// <summary>"cpu", "cuda" or "cuda:N". Default: the MLContext's GpuDeviceId (CUDA untested), else the CPU.</summary>
-        public string? Device;
-        /// <summary>Stops training within one batch (throws <see cref="OperationCanceledException"/>).</summary>
-        public CancellationToken CancellationToken;
-        /// <summary>Called after every epoch with loss, accuracies and seconds.</summary>
-        public Action<EpochMetrics>? MetricsCallback;
-        /// <summary>Decode the training data once into memory (bounded by <see cref="FeatureCacheLimitMegabytes"/>). Default true.</summary>
-        public bool CacheFeatures = true;
-        /// <summary>Largest in-memory feature cache; bigger data streams every epoch. Default 2048 MB.</summary>
-        public long FeatureCacheLimitMegabytes = Defaults.FeatureCacheLimitMegabytes;
     }
 
     private readonly IHost _host;
@@ -157,8 +119,7 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         var weights = modelParameters?.Weights ?? NetworkWeights.Initialize(network, recipe.Seed);
 
         var result = TrainingRun.Run(_host, "Training", network, weights, recipe, input, _options.ValidationSet, features, labels,
-            new TrainingRun.Settings(_options.Threads, _options.Device, _options.CacheFeatures, _options.FeatureCacheLimitMegabytes,
-                _options.CancellationToken, _options.MetricsCallback, Refit: false, _options.SelectBestValidationEpoch));
+            _options.ToRunSettings(refit: false));
         var model = new MorphableImageClassifierModelParameters(network, result.Weights, labels.ClassNames, recipe,
             modelParameters?.MorphHistory, modelParameters?.LastMorphReport, result.History);
         return new MorphableImageClassifierTransformer(_host, model, _options.FeatureColumnName, features.Column.Type,
@@ -207,25 +168,6 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         return new NetworkDescription(shape, [.. hidden.Layers, output]);
     }
 
-    private TrainingRecipe Recipe()
-    {
-        var recipe = new TrainingRecipe
-        {
-            Optimizer = _options.Optimizer,
-            LearningRate = _options.LearningRate,
-            Momentum = _options.Momentum,
-            WeightDecay = _options.WeightDecay,
-            ActivationLearningRateFactor = _options.ActivationLearningRateFactor,
-            Schedule = _options.Schedule,
-            WarmupEpochs = _options.WarmupEpochs,
-            BatchSize = _options.BatchSize,
-            MaxEpoch = _options.MaxEpoch,
-            ShiftPixels = _options.ShiftPixels,
-            HorizontalFlip = _options.HorizontalFlip,
-            EarlyStoppingPatience = _options.EarlyStoppingPatience,
-            Seed = _options.Seed ?? (_host as IHostEnvironmentInternal)?.Seed ?? 0,
-        };
-        recipe.Validate();
-        return recipe;
-    }
+    private TrainingRecipe Recipe() =>
+        _options.ToRecipe(Defaults.Recipe(_options.Seed ?? (_host as IHostEnvironmentInternal)?.Seed ?? 0));
 }

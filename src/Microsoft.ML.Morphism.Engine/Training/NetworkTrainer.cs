@@ -15,7 +15,6 @@ namespace Microsoft.ML.Morphism.Training;
 /// </summary>
 public sealed class NetworkTrainer
 {
-    private const int DivergenceWarmupBatches = 20;
     private readonly TrainingRecipe _recipe;
     private readonly Device _device;
 
@@ -44,114 +43,46 @@ public sealed class NetworkTrainer
         using var module = new NetworkModule(network, weights.ToPrecision(Precision.Float32), _device);
         using var generator = new Generator((ulong)_recipe.Seed, _device);
         module.RandomSource = generator;
-        var augmentation = new Augmentation(_recipe.ShiftPixels, _recipe.HorizontalFlip, generator);
-        var shuffle = new Random(_recipe.Seed);
         var (created, groupFactors) = CreateOptimizer(module);
         using var optimizer = created;
-        var paramGroups = optimizer.ParamGroups.ToArray(); // read once; every batch sets their learning rates
         using var upload = new BatchUpload(network.Input, _device);
-        double chanceLoss = Math.Log(Math.Max(2, network.Output.Size));
-        long batchesPerEpoch = (train.Count + _recipe.BatchSize - 1) / _recipe.BatchSize;
-
+        var epochs = new EpochRunner(_recipe, module, optimizer, groupFactors, upload, generator, train.Count,
+            chanceLoss: Math.Log(Math.Max(2, network.Output.Size)));
         var history = new List<EpochMetrics>();
-        // The divergence rule compares each batch loss with a running mean over all batches so far, across epochs.
-        double runningMean = 0;
-        long batchesSeen = 0;
-        NetworkWeights? best = null;
-        double bestLoss = double.PositiveInfinity;
-        int bestEpoch = 0, epochsWithoutImprovement = 0;
+        var selection = new EpochSelection(hooks.SelectBestValidationEpoch, _recipe.EarlyStoppingPatience);
 
         if (hooks.StartingWeightsAreACandidate)
         {
             // The starting weights compete with every epoch; with a validation set they are measured as epoch 0.
-            best = weights.ToPrecision(Precision.Float32);
+            double? loss = null;
             if (validation is not null)
             {
                 var start = Stopwatch.StartNew();
-                var (loss, accuracy) = Evaluate(module, validation, upload, hooks.CancellationToken);
-                Report(hooks, history, new EpochMetrics(0, double.NaN, double.NaN, loss, accuracy, 0, start.Elapsed.TotalSeconds, 0));
-                bestLoss = loss;
+                var (validationLoss, accuracy) = Evaluate(module, validation, upload, hooks.CancellationToken);
+                Report(hooks, history, new EpochMetrics(0, double.NaN, double.NaN, validationLoss, accuracy, 0, start.Elapsed.TotalSeconds, 0));
+                loss = validationLoss;
             }
+            selection.Start(weights.ToPrecision(Precision.Float32), loss);
         }
 
         for (int epoch = 1; epoch <= _recipe.MaxEpoch; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            module.train();
-            double lossSum = 0, lr = 0;
-            long correct = 0, seen = 0;
-            int batchIndex = 0;
-            var phases = hooks.PhaseTimes;
-            phases?.Start();
-            foreach (var batch in train.Batches(_recipe.BatchSize, shuffle))
-            {
-                phases?.Lap(TrainingPhase.Data);
-                hooks.CancellationToken.ThrowIfCancellationRequested();
-                hooks.CheckAlive?.Invoke();
-                batchIndex++;
-                double progress = (epoch - 1) + Math.Min(1, (batchIndex - 1) / (double)Math.Max(1, batchesPerEpoch));
-                lr = _recipe.LearningRateAt(progress);
-                for (int g = 0; g < paramGroups.Length; g++)
-                    paramGroups[g].LearningRate = lr * groupFactors[g];
-
-                using var scope = NewDisposeScope();
-                phases?.Lap(TrainingPhase.Bookkeeping);
-                var (x, y) = upload.Upload(batch);
-                x = augmentation.Apply(x);
-                phases?.Lap(TrainingPhase.Upload);
-                var logits = module.forward(x);
-                var loss = nn.functional.cross_entropy(logits, y);
-                optimizer.zero_grad();
-                loss.backward();
-                phases?.Lap(TrainingPhase.ForwardBackward);
-                optimizer.step();
-                module.ClampActivations();
-                hooks.AfterStep?.Invoke(module);
-                phases?.Lap(TrainingPhase.Step);
-
-                double batchLoss = loss.item<float>();
-                if (!double.IsFinite(batchLoss) || (batchesSeen >= DivergenceWarmupBatches
-                        && batchLoss > _recipe.DivergenceFactor * runningMean && batchLoss > chanceLoss))
-                {
-                    return Diverged(network, hooks, history, best, bestEpoch, validation is not null, epoch, batchIndex, batchLoss, runningMean, null);
-                }
-                runningMean = batchesSeen++ == 0 ? batchLoss : 0.95 * runningMean + 0.05 * batchLoss;
-                lossSum += batchLoss * batch.Count;
-                correct += logits.argmax(1).eq(y).sum().item<long>();
-                seen += batch.Count;
-                phases?.Lap(TrainingPhase.Bookkeeping);
-            }
-            phases?.Lap(TrainingPhase.Data); // the enumerator's last step: end of data, cursor disposed
-            if (seen == 0)
-                throw new ArgumentException("The training data has no rows.");
-            // A step can leave non-finite weights behind a finite loss (the epoch's last step has no next loss to show it).
-            if (module.NonFiniteParameter() is { } broken)
-                return Diverged(network, hooks, history, best, bestEpoch, validation is not null, epoch, batchIndex, double.NaN, runningMean, $"'{broken}' is not finite after the step");
+            var outcome = epochs.Run(epoch, train, hooks);
+            if (outcome.Divergence is { } divergence)
+                return Diverged(hooks, history, selection, validation is not null, epoch, divergence);
 
             var (validationLoss, validationAccuracy) = validation is null ? (null as double?, null as double?) : Evaluate(module, validation, upload, hooks.CancellationToken);
-            var epochMetrics = new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, validationLoss, validationAccuracy, lr, clock.Elapsed.TotalSeconds, seen);
-            Report(hooks, history, epochMetrics);
-
-            if (validationLoss is { } vl)
+            Report(hooks, history, new EpochMetrics(epoch, outcome.Loss, outcome.Accuracy, validationLoss, validationAccuracy, outcome.LearningRate, clock.Elapsed.TotalSeconds, outcome.Examples));
+            if (validationLoss is { } vl && selection.Offer(epoch, vl, module) is { } stop)
             {
-                if (vl < bestLoss)
-                {
-                    (best, bestLoss, bestEpoch, epochsWithoutImprovement) = (module.ReadWeights(), vl, epoch, 0);
-                }
-                else if (_recipe.EarlyStoppingPatience is { } patience && ++epochsWithoutImprovement >= patience)
-                {
-                    var kept = hooks.SelectBestValidationEpoch ? $"keeping epoch {bestEpoch}" : $"keeping the last epoch (best was {bestEpoch})";
-                    var message = $"Early stopping after epoch {epoch}: validation loss has not improved for {patience} epoch(s); {kept}.";
-                    hooks.Log?.Invoke(message);
-                    return hooks.SelectBestValidationEpoch
-                        ? new TrainingResult(best!, history, StopReason.EarlyStopped, message, bestEpoch)
-                        : new TrainingResult(module.ReadWeights(), history, StopReason.EarlyStopped, message, epoch);
-                }
+                hooks.Log?.Invoke(stop.Message);
+                return new TrainingResult(stop.Weights ?? module.ReadWeights(), history, StopReason.EarlyStopped, stop.Message, stop.Epoch);
             }
         }
 
-        if (validation is not null && best is not null && hooks.SelectBestValidationEpoch)
-            return new TrainingResult(best, history, StopReason.Completed, null, bestEpoch);
+        if (validation is not null && selection.Best is not null && hooks.SelectBestValidationEpoch)
+            return new TrainingResult(selection.Best, history, StopReason.Completed, null, selection.BestEpoch);
         return new TrainingResult(module.ReadWeights(), history, StopReason.Completed, null, _recipe.MaxEpoch);
     }
 
@@ -186,16 +117,14 @@ public sealed class NetworkTrainer
         return (lossSum / seen, (double)correct / seen);
     }
 
-    private TrainingResult Diverged(NetworkDescription network, TrainingHooks hooks, List<EpochMetrics> history, NetworkWeights? best, int bestEpoch,
-        bool hasValidation, int epoch, int batch, double loss, double runningMean, string? reason)
+    private TrainingResult Diverged(TrainingHooks hooks, List<EpochMetrics> history, EpochSelection selection, bool hasValidation, int epoch, EpochRunner.Divergence divergence)
     {
-        var what = reason ?? (double.IsFinite(loss) ? $"loss {loss:G4} is above {_recipe.DivergenceFactor}× its running mean {runningMean:G4}" : $"loss is {loss}");
-        if (!hooks.StartingWeightsAreACandidate || best is null)
-            throw new TrainingDivergedException($"Training diverged at epoch {epoch}, batch {batch}: {what}. Lower the learning rate (now peak {_recipe.LearningRate}) or check the data for NaN/infinite values.", epoch, batch);
-        var kept = hasValidation ? $"keeping epoch {bestEpoch}, the best by validation loss" : "keeping the starting (morphed, parent-equivalent) weights";
-        var message = $"Refit diverged at epoch {epoch}, batch {batch}: {what}; {kept}. Lower the refit learning rate (peak {_recipe.LearningRate}).";
+        if (!hooks.StartingWeightsAreACandidate || selection.Best is null)
+            throw new TrainingDivergedException($"Training diverged at epoch {epoch}, batch {divergence.Batch}: {divergence.What}. Lower the learning rate (now peak {_recipe.LearningRate}) or check the data for NaN/infinite values.", epoch, divergence.Batch);
+        var kept = hasValidation ? $"keeping epoch {selection.BestEpoch}, the best by validation loss" : "keeping the starting (morphed, parent-equivalent) weights";
+        var message = $"Refit diverged at epoch {epoch}, batch {divergence.Batch}: {divergence.What}; {kept}. Lower the refit learning rate (peak {_recipe.LearningRate}).";
         hooks.Log?.Invoke(message);
-        return new TrainingResult(best, history, StopReason.Diverged, message, bestEpoch);
+        return new TrainingResult(selection.Best, history, StopReason.Diverged, message, selection.BestEpoch);
     }
 
     private static void Report(TrainingHooks hooks, List<EpochMetrics> history, EpochMetrics metrics)

@@ -46,8 +46,7 @@ internal static class MorphAndRefit
                 throw new ArgumentException($"The refit data's label '{classifier.LabelColumnName}' has {labels.ClassNames.Count} classes but the model has {model.ClassNames.Length}.");
             var validation = refit.ValidationSet is null ? null : location.Upstream(refit.ValidationSet);
             var result = TrainingRun.Run(host, "Refit", chain.Network, chain.Weights, recipe, classifierInput, validation, features!, labels,
-                new TrainingRun.Settings(refit.Threads, refit.Device, refit.CacheFeatures, refit.FeatureCacheLimitMegabytes,
-                    refit.CancellationToken, refit.MetricsCallback, Refit: true, refit.SelectBestValidationEpoch));
+                refit.ToRunSettings(refit: true));
             if (result.Message is not null)
                 channel.Warning(result.Message);
             weights = result.Weights;
