@@ -84,5 +84,5 @@ public abstract class ClassifierTrainingOptions
 
     /// <summary>The one mapping from these options to a run's settings (device, threads, data caching, callbacks).</summary>
     internal TrainingRun.Settings ToRunSettings(bool refit) =>
-        new(Threads, Device, CacheFeatures, FeatureCacheLimitMegabytes, CancellationToken, MetricsCallback, refit, SelectBestValidationEpoch);
+        new(Threads, Device, CacheFeatures, FeatureCacheLimitMegabytes, MetricsCallback, refit, SelectBestValidationEpoch, CancellationToken);
 }

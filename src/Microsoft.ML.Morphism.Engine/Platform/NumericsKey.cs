@@ -13,13 +13,13 @@ internal sealed record NumericsKey(string Cpu, string Flags, string LibTorch, in
     public const int CheckVersion = 1;
 
     private static readonly Lazy<(string Model, string Flags)> CpuInfo = new(ReadCpu);
+    private static readonly string[] OneDnnVariables = ["ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"];
 
     /// <summary>The key of this process now.</summary>
     public static NumericsKey Current(OneDnnMode mode)
     {
         var (model, flags) = CpuInfo.Value;
-        var environment = string.Join(";", new[] { "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY" }
-            .Select(name => $"{name}={System.Environment.GetEnvironmentVariable(name)}"));
+        var environment = string.Join(";", OneDnnVariables.Select(name => $"{name}={System.Environment.GetEnvironmentVariable(name)}"));
         return new NumericsKey(model, flags, TorchSharp.torch.__version__, TorchSharp.torch.get_num_threads(), environment, mode);
     }
 

@@ -13,6 +13,7 @@ namespace Microsoft.ML.Morphism.Platform;
 internal sealed class NumericsVerdictCache(string? directory)
 {
     private const long MaxFileBytes = 1 << 20;
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>The environment variable that moves (or, with <c>none</c>, disables) the cache.</summary>
     public const string DirectoryVariable = "MORPHISM_CACHE_DIR";
@@ -77,7 +78,7 @@ internal sealed class NumericsVerdictCache(string? directory)
         try
         {
             System.IO.Directory.CreateDirectory(Directory);
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(entry, new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(entry, Indented));
             File.Move(temp, path, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -11,7 +11,7 @@ namespace Microsoft.ML.Morphism.Runs;
 internal static class TrainingRun
 {
     public sealed record Settings(int? Threads, string? Device, bool CacheFeatures, long CacheLimitMegabytes,
-        CancellationToken CancellationToken, Action<EpochMetrics>? MetricsCallback, bool Refit, bool SelectBestValidationEpoch);
+        Action<EpochMetrics>? MetricsCallback, bool Refit, bool SelectBestValidationEpoch, CancellationToken CancellationToken);
 
     public static TrainingResult Run(IHost host, string what, NetworkDescription network, NetworkWeights weights, TrainingRecipe recipe,
         IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings)

@@ -1,0 +1,5 @@
+// Analyzer findings the ML.NET face keeps on purpose, each with its reason.
+using System.Diagnostics.CodeAnalysis;
+
+[assembly: SuppressMessage("Performance", "CA1822:Mark members as static", Scope = "member", Target = "~M:Microsoft.ML.Morphism.MorphismCatalog.FindClassifier(Microsoft.ML.ITransformer)~Microsoft.ML.Morphism.MorphableImageClassifierTransformer",
+    Justification = "A catalog operation, called as ml.Morphism().FindClassifier(model) like ML.NET's own catalogs.")]
