@@ -117,8 +117,7 @@ public static class KernelFactorizer
     /// The width Deepen chooses for NetMorph dense: the smallest that meets <see cref="MeetsSolvabilityCondition"/>,
     /// except that with a new kernel larger than 1×1 it stays at least <see cref="ConditioningMargin"/> clear above
     /// each side's threshold. At a threshold the solved system is nearly square and its minimum-norm solution
-    /// cancels itself: measured ‖F1‖‖F2‖/‖G‖ of 70–760 at the threshold and 15–23 at 10 % above it, and float32
-    /// logit errors above 1e-5 (3×3 32 → 64 under a 3×3 new layer: 1.56e-5 at the threshold width 89, 1.0e-6 at 100). A 1×1 new
+    /// cancels itself (large ‖F1‖‖F2‖/‖G‖, float32 logit errors above 1e-5; numbers in docs/benchmarks.md). A 1×1 new
     /// layer needs no margin: F2 is then an orthonormal matrix and F1 = F2ᵀG is perfectly conditioned.
     /// </summary>
     public static int AutomaticWidth(int outChannels, int inChannels, int kernelSize, int newKernelSize, int atLeast = 1)
