@@ -17,24 +17,8 @@ ISuite[] suites =
     new NumericsSuite(),
 ];
 
-BenchmarkOptions options;
-try
-{
-    options = BenchmarkOptions.Parse(args);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return Usage(2);
-}
-if (options.Suites.Count == 0 || options.Suites.Contains("help"))
-    return Usage(options.Suites.Count == 0 ? 2 : 0);
-var unknown = options.Suites.Where(s => s != "all" && suites.All(x => x.Name != s)).ToList();
-if (unknown.Count > 0)
-{
-    Console.Error.WriteLine($"Unknown suite(s): {string.Join(", ", unknown)}.");
-    return Usage(2);
-}
+if (BenchmarkOptions.Parse(args, suites, out var exitCode) is not { } options)
+    return exitCode; // help (0), no suite or bad arguments (2)
 
 #if DEBUG
 Console.Error.WriteLine("Warning: a Debug build; timings mean nothing. Use `dotnet run -c Release ...`.");
@@ -53,15 +37,3 @@ foreach (var suite in selected)
     report.Finish();
 }
 return 0;
-
-int Usage(int exitCode)
-{
-    Console.Error.WriteLine("Usage: dotnet run -c Release --project benchmarks/Microsoft.ML.Morphism.Benchmarks -- <suite>... [--quick]");
-    Console.Error.WriteLine("         [--threads N] [--rounds N] [--images N] [--epochs N] [--network default|child] [--python PATH] [--no-pytorch] [--out DIR]");
-    Console.Error.WriteLine("Suites:");
-    foreach (var suite in suites)
-        Console.Error.WriteLine($"  {suite.Name,-13} {suite.Summary}");
-    Console.Error.WriteLine("  all           every suite above, in this order");
-    Console.Error.WriteLine("Results: a markdown report on stdout (progress on stderr) and artifacts/<suite>.json. See docs/benchmarks.md.");
-    return exitCode;
-}

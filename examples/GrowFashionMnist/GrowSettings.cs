@@ -1,4 +1,5 @@
 // The main job's command line: data source, epoch budget per arm, seeds, the morph plan and where results go.
+using System.CommandLine;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Samples;
@@ -52,36 +53,75 @@ internal sealed record GrowSettings
     /// <summary>The parent's epochs plus the refit's: what the from-scratch child gets for a fair comparison.</summary>
     public int EqualBudgetEpochs => Epochs + RefitEpochs;
 
-    public static readonly string Usage = $"""
+    private static readonly Option<string?> DataOption = new("--data")
+    {
+        HelpName = "folder",
+        Description = $"""
+            IDX files of the full data set (e.g. {FashionMnist.DefaultDataFolder});
+            default: the committed PNG subset, read through LoadImages
+            """,
+    };
+    private static readonly Option<string?> ImagesOption = new("--images")
+    {
+        HelpName = "folder",
+        Description = "another image folder laid out <folder>/{train,test}/<class>/<image>.png",
+    };
+    private static readonly Option<int?> TrainPerClassOption = ExampleCommandLine.OptionalWholeNumber("--train-per-class", "first n training images of each class (default: all)");
+    private static readonly Option<int?> TestPerClassOption = ExampleCommandLine.OptionalWholeNumber("--test-per-class", "first n test images of each class (default: all)");
+    private static readonly Option<int?> HoldOutPerClassOption = ExampleCommandLine.OptionalWholeNumber("--holdout-per-class", """
+        with --data: evaluate on the last n training images of each class instead
+        of the test set, to choose settings without looking at the test images
+        """);
+    private static readonly Option<int> EpochsOption = ExampleCommandLine.WholeNumber("--epochs", "parent epochs", DefaultEpochs);
+    private static readonly Option<int> RefitEpochsOption = ExampleCommandLine.WholeNumber("--refit-epochs",
+        "child refit epochs; the scratch child gets epochs + refit-epochs", DefaultRefitEpochs);
+    private static readonly Option<int> LongScratchEpochsOption = ExampleCommandLine.WholeNumber("--long-scratch-epochs",
+        "also train the child from scratch this long (0 = no; the study uses 2x the budget)", 0, minimum: 0);
+    private static readonly Option<IReadOnlyList<int>> SeedsOption = ExampleCommandLine.WholeNumbers("--seeds",
+        "one complete run per seed, then the mean", [1], minimum: 0);
+    private static readonly Option<string> ArchitectureOption = new("--architecture")
+    {
+        HelpName = "text",
+        Description = "parent hidden layers",
+        DefaultValueFactory = _ => DefaultArchitecture,
+    };
+    private static readonly Option<string> PlanOption = new("--plan") { HelpName = "text", Description = "morph plan", DefaultValueFactory = _ => DefaultPlan };
+    private static readonly Option<int> BatchSizeOption = ExampleCommandLine.WholeNumber("--batch-size", "images per training step", MorphableImageClassifierTrainer.Defaults.BatchSize);
+    private static readonly Option<double?> LearningRateOption = ExampleCommandLine.Number("--learning-rate",
+        $"parent and scratch peak learning rate, SGD + cosine (default {MorphableImageClassifierTrainer.Defaults.LearningRate})");
+    private static readonly Option<double?> ScratchLearningRateOption = ExampleCommandLine.Number("--scratch-learning-rate",
+        "peak learning rate of the from-scratch child runs only (default: --learning-rate)");
+    private static readonly Option<double?> RefitLearningRateOption = ExampleCommandLine.Number("--refit-learning-rate",
+        "child refit peak learning rate (default: a tenth of the parent's peak)");
+    private static readonly Option<double?> RefitWarmupEpochsOption = ExampleCommandLine.Number("--refit-warmup-epochs",
+        "epochs the refit's learning rate takes to rise to its peak (default: the library's refit default, 0.5; 0 = none)", allowZero: true);
+    private static readonly Option<double?> ActivationLearningRateFactorOption = ExampleCommandLine.Number("--activation-lr-factor",
+        "learning rate of P-activations' a as a multiple of the others' (default 1)");
+    private static readonly Option<string> AugmentationOption = new Option<string>("--augmentation")
+    {
+        Description = "±2 px shifts and horizontal flips during training",
+        DefaultValueFactory = _ => "on",
+    }.AcceptOnlyFromAmong("on", "off");
+    private static readonly Option<int?> ThreadsOption = ExampleCommandLine.OptionalWholeNumber("--threads",
+        "TorchSharp intra-op threads (default: the machine's cores, shared out between parallel seeds)");
+    private static readonly Option<int> ParallelSeedsOption = ExampleCommandLine.WholeNumber("--parallel-seeds", """
+        train n seeds at the same time; with one thread each, 2 seeds on 2 cores
+        take about the time of one seed on 2 threads, without oversubscribing the cores
+        """, 1);
+    private static readonly Option<string> OutOption = new("--out")
+    {
+        HelpName = "folder",
+        Description = "output folder",
+        DefaultValueFactory = _ => Path.Combine("artifacts", "grow-fashion-mnist"),
+    };
+
+    /// <summary>The job's command line; its description holds what the options do not: the plan syntax, divergence, the exit codes.</summary>
+    private static RootCommand Command() => new("""
         Grows a Fashion-MNIST classifier: trains a parent CNN, morphs it into a larger child with its function
         preserved, refits the child, trains the same child architecture from scratch with the same total epochs,
         and compares them. Writes parent.zip, child.zip, accuracy.png and results.json to the output folder.
 
-        Usage: dotnet run -c Release --project examples/GrowFashionMnist -- [options]
-          --data <folder>              IDX files of the full data set (e.g. {FashionMnist.DefaultDataFolder});
-                                       default: the committed PNG subset, read through LoadImages
-          --images <folder>            another image folder laid out <folder>/{"{train,test}"}/<class>/<image>.png
-          --train-per-class <n>        first n training images of each class (default: all)
-          --test-per-class <n>         first n test images of each class (default: all)
-          --holdout-per-class <n>      with --data: evaluate on the last n training images of each class instead
-                                       of the test set, to choose settings without looking at the test images
-          --epochs <n>                 parent epochs (default {DefaultEpochs})
-          --refit-epochs <n>           child refit epochs (default {DefaultRefitEpochs}); the scratch child gets epochs + refit-epochs
-          --long-scratch-epochs <n>    also train the child from scratch this long (default 0 = no; the study uses 2x the budget)
-          --seeds <a,b,...>            one complete run per seed, then the mean (default 1)
-          --architecture <text>        parent hidden layers (default "{DefaultArchitecture}")
-          --plan <text>                morph plan (default "{DefaultPlan}")
-          --batch-size <n>             (default {MorphableImageClassifierTrainer.Defaults.BatchSize})
-          --learning-rate <x>          parent and scratch peak learning rate, SGD + cosine (default {MorphableImageClassifierTrainer.Defaults.LearningRate})
-          --scratch-learning-rate <x>  peak learning rate of the from-scratch child runs only (default: --learning-rate)
-          --refit-learning-rate <x>    child refit peak learning rate (default: a tenth of the parent's peak)
-          --refit-warmup-epochs <x>    epochs the refit's learning rate takes to rise to its peak (default: the library's refit default, 0.5; 0 = none)
-          --activation-lr-factor <x>   learning rate of P-activations' a as a multiple of the others' (default 1)
-          --augmentation <on|off>      ±2 px shifts and horizontal flips during training (default on)
-          --threads <n>                TorchSharp intra-op threads (default: the machine's cores, shared out between parallel seeds)
-          --parallel-seeds <n>         train n seeds at the same time (default 1); with one thread each, 2 seeds on 2 cores
-                                       take about the time of one seed on 2 threads, without oversubscribing the cores
-          --out <folder>               output folder (default artifacts/grow-fashion-mnist)
+        From the repository root: dotnet run -c Release --project examples/GrowFashionMnist -- [options]
 
         Morph plan text: deepen(layer[, kernel=1][, width=N][, activation=relu|tanh|...][, method=netmorph|idmorph])
           widen(layer, width)  kernel(layer, size)  branch(layer[, kernel])  skip(from, to)  bn(after)
@@ -97,30 +137,34 @@ internal sealed record GrowSettings
           3  a morph was not exact (the library's preservation promise failed; takes precedence over 4)
           4  an arm diverged (the results are written all the same)
           5  an unexpected error (a bug): its message and stack trace are printed
-        """;
-
-    /// <summary>Reads the command line; an <see cref="ArgumentException"/> says what is wrong with it.</summary>
-    public static GrowSettings Parse(string[] args, out bool helpRequested)
+        """)
     {
-        var options = CommandLineOptions.Parse(args, "--data", "--images", "--train-per-class", "--test-per-class", "--holdout-per-class", "--epochs",
-            "--refit-epochs", "--long-scratch-epochs", "--seeds", "--architecture", "--plan", "--batch-size", "--learning-rate",
-            "--scratch-learning-rate", "--refit-learning-rate", "--refit-warmup-epochs", "--activation-lr-factor", "--augmentation", "--threads", "--parallel-seeds", "--out");
-        helpRequested = options.HelpRequested;
-        var data = options.GetString("--data", "");
-        var images = options.GetString("--images", "");
-        if (data.Length > 0 && images.Length > 0)
+        DataOption, ImagesOption, TrainPerClassOption, TestPerClassOption, HoldOutPerClassOption, EpochsOption, RefitEpochsOption,
+        LongScratchEpochsOption, SeedsOption, ArchitectureOption, PlanOption, BatchSizeOption, LearningRateOption,
+        ScratchLearningRateOption, RefitLearningRateOption, RefitWarmupEpochsOption, ActivationLearningRateFactorOption,
+        AugmentationOption, ThreadsOption, ParallelSeedsOption, OutOption,
+    };
+
+    /// <summary>
+    /// Reads the command line; null after printing the help (exit code 0), or why the arguments are wrong and where
+    /// the help is (exit code 2: also options that do not fit together, bad plan or architecture text, a plan that
+    /// does not fit the parent).
+    /// </summary>
+    public static GrowSettings? Parse(string[] args, out int exitCode) =>
+        ExampleCommandLine.Parse(Command(), args, Read, out exitCode, hint: "Run with --help for the options.");
+
+    private static GrowSettings Read(ParseResult result)
+    {
+        var data = result.GetValue(DataOption);
+        var images = result.GetValue(ImagesOption);
+        if (data is not null && images is not null)
             throw new ArgumentException("Give either --data (IDX files) or --images (an image folder), not both.");
-        if (data.Length == 0 && options.GetString("--holdout-per-class", "").Length > 0)
+        if (data is null && result.GetValue(HoldOutPerClassOption) is not null)
             throw new ArgumentException("--holdout-per-class needs --data (the IDX files).");
-        int? Optional(string name) => options.GetInt(name, -1, minimum: 1) is var n and > 0 ? n : null;
-        var augmentation = options.GetString("--augmentation", "on");
-        if (augmentation is not ("on" or "off"))
-            throw new ArgumentException($"Option '--augmentation' must be 'on' or 'off', got '{augmentation}'.");
-        var plan = options.GetString("--plan", DefaultPlan);
-        MorphPlan parsedPlan;
+        MorphPlan plan;
         try
         {
-            parsedPlan = MorphPlan.Parse(plan);
+            plan = MorphPlan.Parse(result.GetValue(PlanOption)!);
         }
         catch (FormatException e)
         {
@@ -128,27 +172,27 @@ internal sealed record GrowSettings
         }
         var settings = new GrowSettings
         {
-            IdxFolder = data.Length > 0 ? data : null,
-            ImageFolder = images.Length > 0 ? images : null,
-            TrainPerClass = Optional("--train-per-class"),
-            TestPerClass = Optional("--test-per-class"),
-            HoldOutPerClass = Optional("--holdout-per-class"),
-            Epochs = options.GetInt("--epochs", DefaultEpochs, minimum: 1),
-            RefitEpochs = options.GetInt("--refit-epochs", DefaultRefitEpochs, minimum: 1),
-            LongScratchEpochs = options.GetInt("--long-scratch-epochs", 0, minimum: 0),
-            Seeds = options.GetIntList("--seeds", [1], minimum: 0),
-            Architecture = options.GetString("--architecture", DefaultArchitecture),
-            Plan = parsedPlan,
-            BatchSize = options.GetInt("--batch-size", MorphableImageClassifierTrainer.Defaults.BatchSize, minimum: 1),
-            LearningRate = options.GetPositiveDouble("--learning-rate") ?? MorphableImageClassifierTrainer.Defaults.LearningRate,
-            ScratchLearningRate = options.GetPositiveDouble("--scratch-learning-rate"),
-            RefitLearningRate = options.GetPositiveDouble("--refit-learning-rate"),
-            RefitWarmupEpochs = options.GetNonNegativeDouble("--refit-warmup-epochs"),
-            ActivationLearningRateFactor = options.GetPositiveDouble("--activation-lr-factor") ?? 1,
-            Augmentation = augmentation == "on",
-            ParallelSeeds = options.GetInt("--parallel-seeds", 1, minimum: 1),
-            Threads = Optional("--threads"),
-            OutputFolder = options.GetString("--out", Path.Combine("artifacts", "grow-fashion-mnist")),
+            IdxFolder = data,
+            ImageFolder = images,
+            TrainPerClass = result.GetValue(TrainPerClassOption),
+            TestPerClass = result.GetValue(TestPerClassOption),
+            HoldOutPerClass = result.GetValue(HoldOutPerClassOption),
+            Epochs = result.GetValue(EpochsOption),
+            RefitEpochs = result.GetValue(RefitEpochsOption),
+            LongScratchEpochs = result.GetValue(LongScratchEpochsOption),
+            Seeds = result.GetValue(SeedsOption)!,
+            Architecture = result.GetValue(ArchitectureOption)!,
+            Plan = plan,
+            BatchSize = result.GetValue(BatchSizeOption),
+            LearningRate = result.GetValue(LearningRateOption) ?? MorphableImageClassifierTrainer.Defaults.LearningRate,
+            ScratchLearningRate = result.GetValue(ScratchLearningRateOption),
+            RefitLearningRate = result.GetValue(RefitLearningRateOption),
+            RefitWarmupEpochs = result.GetValue(RefitWarmupEpochsOption),
+            ActivationLearningRateFactor = result.GetValue(ActivationLearningRateFactorOption) ?? 1,
+            Augmentation = result.GetValue(AugmentationOption) == "on",
+            ParallelSeeds = result.GetValue(ParallelSeedsOption),
+            Threads = result.GetValue(ThreadsOption),
+            OutputFolder = result.GetValue(OutOption)!,
         };
         settings.CheckPlanFitsTheParent();
         // libtorch's thread count is process-wide: parallel seeds share the cores instead of each taking all of them.

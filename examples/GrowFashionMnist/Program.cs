@@ -1,25 +1,13 @@
 // The main job: grow a Fashion-MNIST classifier by network morphism and compare it with training the child from scratch.
-// Exit codes (GrowSettings.Usage, README): 0 done, 1 bad files, 2 bad arguments, 3 a morph not exact, 4 an arm diverged, 5 a bug.
+// Exit codes (--help, README): 0 done, 1 bad files, 2 bad arguments, 3 a morph not exact, 4 an arm diverged, 5 a bug.
 using Microsoft.ML;
 using Microsoft.ML.Morphism;
 using Microsoft.ML.Morphism.Examples.GrowFashionMnist;
 using Microsoft.ML.Morphism.Samples;
 using Microsoft.ML.Morphism.Training;
 
-GrowSettings settings;
-try
-{
-    settings = GrowSettings.Parse(args, out var helpRequested);
-    if (helpRequested)
-    {
-        Console.WriteLine(GrowSettings.Usage);
-        return 0;
-    }
-}
-catch (ArgumentException e)
-{
-    return Fail(2, e.Message, helpHint: true);
-}
+if (GrowSettings.Parse(args, out var exitCode) is not { } settings)
+    return exitCode; // --help (0), or bad arguments (2)
 
 try
 {

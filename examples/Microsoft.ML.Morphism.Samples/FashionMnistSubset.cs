@@ -19,7 +19,8 @@ public sealed record FashionMnistSubsetSummary(int TrainImages, int TestImages, 
 /// <remarks>
 /// "The first N of each class" (not a random sample) keeps the subset reproducible from the IDX files
 /// alone, and file names that are IDX indices let anyone trace an image back to its source. Every file
-/// written depends only on the IDX data and the two counts, so regenerating gives identical files.
+/// written depends only on the IDX data and the two counts, and an image file that already holds its image's
+/// pixels is left as it is, so regenerating over the committed subset changes no file.
 /// </remarks>
 public static class FashionMnistSubset
 {
@@ -136,11 +137,12 @@ public static class FashionMnistSubset
             var written = new HashSet<string>(StringComparer.Ordinal);
             foreach (var index in indicesOfEachClass[label])
             {
-                var png = GrayscalePng.Encode(images.GetImage(index), images.Columns, images.Rows);
                 var path = Path.Combine(classFolder, ImageFileName(index));
-                File.WriteAllBytes(path, png);
+                // The committed images were written by an earlier PNG encoder: same pixels, other bytes. Keep them.
+                if (!HoldsPixels(path, images.GetImage(index), images.Columns, images.Rows))
+                    GrayscalePng.Write(path, images.GetImage(index), images.Columns, images.Rows);
                 written.Add(Path.GetFileName(path));
-                bytes += png.Length;
+                bytes += new FileInfo(path).Length;
             }
             // Left-overs of a run with larger counts would otherwise pass for part of this subset.
             foreach (var old in Directory.GetFiles(classFolder, "*.png"))
@@ -153,6 +155,21 @@ public static class FashionMnistSubset
             }
         }
         return (bytes, stale);
+    }
+
+    private static bool HoldsPixels(string path, ReadOnlySpan<byte> pixels, int width, int height)
+    {
+        if (!File.Exists(path))
+            return false;
+        try
+        {
+            var image = GrayscalePng.Read(path);
+            return (image.Width, image.Height) == (width, height) && pixels.SequenceEqual(image.Pixels);
+        }
+        catch (InvalidDataException)
+        {
+            return false; // damaged, or not gray: write it anew
+        }
     }
 
     // Fixed line endings and no byte-order mark, so the files are the same whatever the checkout's line endings.
@@ -170,7 +187,7 @@ public static class FashionMnistSubset
 
             A small fixed subset of [Fashion-MNIST](https://github.com/zalandoresearch/fashion-mnist)
             (Zalando Research; MIT licence, see `LICENSE`), kept in the repository so the examples run
-            without downloading anything. The images are 28x28 8-bit grayscale PNG files in the image-folder
+            without downloading anything. The images are 28x28 grayscale PNG files in the image-folder
             layout that ML.NET's image loader and Model Builder read, `<split>/<class>/<id>.png`.
             The examples take the full data set instead with `--data <folder of the IDX files>`.
 
@@ -209,8 +226,9 @@ public static class FashionMnistSubset
             ```
 
             Add `--data <folder>` if the IDX files are not in `{FashionMnist.DefaultDataFolder}`.
-            The output depends only on the IDX files and the two counts; a test regenerates the subset and
-            compares it with these files byte for byte.
+            The output depends only on the IDX files and the two counts, and an image file that already holds
+            its pixels is not rewritten. A test regenerates the subset and compares it with these files: the
+            same files, the same text byte for byte, the same pixels in every image.
 
             """;
     }

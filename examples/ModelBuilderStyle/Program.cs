@@ -1,42 +1,39 @@
 // ModelBuilderStyle: uses FashionClassifier as an app uses Model Builder's output — train (or reuse) and Predict — then grows the model and predicts again.
+using System.CommandLine;
 using Microsoft.ML;
 using Microsoft.ML.Morphism.Samples;
 using ModelBuilderStyle;
 
-const string Usage = """
+var outOption = new Option<string?>("--out")
+{
+    HelpName = "folder",
+    Description = """
+        where the model files are (default: next to the program, as Model Builder does);
+        delete FashionClassifier.mlnet there to train again
+        """,
+};
+var epochsOption = ExampleCommandLine.WholeNumber("--epochs", "training epochs (FashionClassifier.MaxEpoch)", FashionClassifier.MaxEpoch);
+var growEpochsOption = ExampleCommandLine.WholeNumber("--grow-epochs", "refit epochs after the morph (FashionClassifier.GrowEpochs)", FashionClassifier.GrowEpochs);
+var perClassOption = ExampleCommandLine.OptionalWholeNumber("--train-per-class", "train and refit on the first n images of each class only (default: all 200)");
+var command = new RootCommand("""
     Trains FashionClassifier (or reuses the model file if it exists), predicts the first test image of each
     Fashion-MNIST class, grows the model (morph + refit) into FashionClassifier.grown.mlnet and predicts again.
 
-    Usage: dotnet run -c Release --project examples/ModelBuilderStyle -- [options]
-      --out <folder>             where the model files are (default: next to the program, as Model Builder does);
-                                 delete FashionClassifier.mlnet there to train again
-      --epochs <n>               training epochs (default FashionClassifier.MaxEpoch = 5)
-      --grow-epochs <n>          refit epochs after the morph (default FashionClassifier.GrowEpochs = 3)
-      --train-per-class <n>      train and refit on the first n images of each class only (default: all 200)
-    """;
+    From the repository root: dotnet run -c Release --project examples/ModelBuilderStyle -- [options]
+    """)
+{
+    outOption, epochsOption, growEpochsOption, perClassOption,
+};
 
-(string Folder, int Epochs, int GrowEpochs, int? PerClass) settings;
-try
+var settings = ExampleCommandLine.Parse(command, args, result => new
 {
-    var options = CommandLineOptions.Parse(args, "--out", "--epochs", "--grow-epochs", "--train-per-class");
-    if (options.HelpRequested)
-    {
-        Console.WriteLine(Usage);
-        return 0;
-    }
-    settings = (
-        Path.GetFullPath(options.GetString("--out", AppContext.BaseDirectory)),
-        options.GetInt("--epochs", FashionClassifier.MaxEpoch, minimum: 1),
-        options.GetInt("--grow-epochs", FashionClassifier.GrowEpochs, minimum: 1),
-        options.GetString("--train-per-class", "").Length > 0 ? options.GetInt("--train-per-class", 0, minimum: 1) : null);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine();
-    Console.Error.WriteLine(Usage);
-    return 2;
-}
+    Folder = Path.GetFullPath(result.GetValue(outOption) ?? AppContext.BaseDirectory),
+    Epochs = result.GetValue(epochsOption),
+    GrowEpochs = result.GetValue(growEpochsOption),
+    PerClass = result.GetValue(perClassOption),
+}, out var exitCode);
+if (settings is null)
+    return exitCode; // --help (0), or bad arguments (2)
 
 try
 {

@@ -10,11 +10,9 @@ using ModelUpgradeCli;
 object? command;
 try
 {
-    command = CommandLine.Parse(args);
-}
-catch (ArgumentException e)
-{
-    return Fail(2, e.Message);
+    command = CommandLine.Parse(args, out var exitCode);
+    if (command is null)
+        return exitCode; // --help (0), or bad arguments (2)
 }
 catch (DirectoryNotFoundException e)
 {
@@ -25,9 +23,6 @@ try
 {
     switch (command)
     {
-        case null:
-            Console.WriteLine(CommandLine.Usage);
-            return 0;
         case DemoParentSettings demo:
             DemoParent.Make(demo);
             return 0;

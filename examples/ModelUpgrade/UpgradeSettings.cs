@@ -1,4 +1,5 @@
 // ModelUpgrade's command line: the two things it does (upgrade a model, or make a demo parent) and their options, with the plan syntax.
+using System.CommandLine;
 using Microsoft.ML.Morphism.Samples;
 
 namespace ModelUpgradeCli;
@@ -14,7 +15,59 @@ internal static class CommandLine
     /// <summary>Where an upgrade writes when --out is not given: under artifacts/, like the other examples, relative to the current folder.</summary>
     public static readonly string DefaultOut = Path.Combine("artifacts", "model-upgrade", "child.zip");
 
-    public const string Usage = """
+    private static readonly Option<string?> ModelOption = new("--model")
+    {
+        HelpName = "file",
+        Description = "the model to upgrade, saved with ml.Model.Save from a pipeline holding the classifier",
+    };
+    private static readonly Option<string?> PlanOption = new("--plan")
+    {
+        HelpName = "plan",
+        Description = "the morph plan, see above (quote it: it holds spaces and parentheses)",
+    };
+    private static readonly Option<string?> OutOption = new("--out")
+    {
+        HelpName = "file",
+        Description = """
+            where the upgraded model is written (default artifacts/model-upgrade/child.zip);
+            must not be the --model file
+            """,
+    };
+    private static readonly Option<string?> RefitDataOption = new("--refit-data")
+    {
+        HelpName = "folder",
+        Description = """
+            images to refit on, laid out <folder>/<class>/<image> (class folder = label),
+            e.g. examples/data/fashion-mnist/train. They go through the saved pipeline, so the
+            model must take rows of ImagePath (absolute path) + Label, as the demo parent does.
+            Without it the upgrade is morph-only: the new model scores exactly like the old one.
+            """,
+    };
+    private static readonly Option<int> RefitEpochsOption = ExampleCommandLine.WholeNumber("--refit-epochs", "refit epochs", 3);
+    private static readonly Option<int?> RefitPerClassOption = ExampleCommandLine.OptionalWholeNumber("--refit-per-class",
+        "refit on the first n images of each class only (default: all)");
+    private static readonly Option<string?> MakeDemoParentOption = new("--make-demo-parent")
+    {
+        HelpName = "file",
+        Description = """
+            train a small parent CNN on the committed Fashion-MNIST subset, save it to <file>
+            (e.g. artifacts/model-upgrade/parent.zip), and exit
+            """,
+    };
+    private static readonly Option<string?> DataOption = new("--data")
+    {
+        HelpName = "folder",
+        Description = "the subset for --make-demo-parent: <folder>/train/<class>/*.png (default: the repository's)",
+    };
+    private static readonly Option<int> EpochsOption = ExampleCommandLine.WholeNumber("--epochs", "demo parent training epochs", 5);
+    private static readonly Option<int?> TrainPerClassOption = ExampleCommandLine.OptionalWholeNumber("--train-per-class",
+        "demo parent: the first n training images of each class only (default: all 200)");
+
+    private static readonly Option[] UpgradeOnly = [ModelOption, PlanOption, OutOption, RefitDataOption, RefitEpochsOption, RefitPerClassOption];
+
+    private static readonly Option[] DemoParentOnly = [DataOption, EpochsOption, TrainPerClassOption];
+
+    private static RootCommand Command() => new RootCommand("""
         Upgrades a saved ML.NET model (.zip) whose pipeline holds a MorphableImageClassifier: morphs the
         classifier's network with a plan (the model's function is preserved exactly), optionally refits it
         on a folder of images, and writes the upgraded model to another file (through a temp file and a
@@ -25,23 +78,6 @@ internal static class CommandLine
           ModelUpgrade --make-demo-parent <parent.zip> [--epochs <n>] [--train-per-class <n>]
         (from the repository root: dotnet run -c Release --project examples/ModelUpgrade -- <arguments>)
         Relative paths are taken from the current folder; the full path of every file written is printed.
-
-        Options:
-          --model <file>              the model to upgrade, saved with ml.Model.Save from a pipeline holding the classifier
-          --plan "<plan>"             the morph plan, see below (quote it: it holds spaces and parentheses)
-          --out <file>                where the upgraded model is written (default artifacts/model-upgrade/child.zip);
-                                      must not be the --model file
-          --refit-data <folder>       images to refit on, laid out <folder>/<class>/<image> (class folder = label),
-                                      e.g. examples/data/fashion-mnist/train. They go through the saved pipeline, so the
-                                      model must take rows of ImagePath (absolute path) + Label, as the demo parent does.
-                                      Without it the upgrade is morph-only: the new model scores exactly like the old one.
-          --refit-epochs <n>          refit epochs (default 3)
-          --refit-per-class <n>       refit on the first n images of each class only (default: all)
-          --make-demo-parent <file>   train a small parent CNN on the committed Fashion-MNIST subset, save it to <file>
-                                      (e.g. artifacts/model-upgrade/parent.zip), and exit
-          --data <folder>             the subset for --make-demo-parent: <folder>/train/<class>/*.png (default: the repository's)
-          --epochs <n>                demo parent training epochs (default 5)
-          --train-per-class <n>       demo parent: the first n training images of each class only (default: all 200)
 
         Morph plan: steps separated by spaces, each name(arguments), applied in order. Layers are named as the
         summaries print them (conv1, conv2, dense1, ...; a later step sees the layers an earlier one created).
@@ -59,62 +95,55 @@ internal static class CommandLine
         Exit codes: 0 done; 2 bad arguments (unknown option, bad plan text, a plan that does not fit the network),
         with a pointer to --help; 1 bad files (missing or damaged model, a model without the classifier, missing or
         unreadable images).
-        """;
-
-    private static readonly string[] Options =
-        ["--model", "--plan", "--out", "--refit-data", "--refit-epochs", "--refit-per-class",
-         "--make-demo-parent", "--data", "--epochs", "--train-per-class"];
-
-    private static readonly string[] UpgradeOnly = ["--model", "--plan", "--out", "--refit-data", "--refit-epochs", "--refit-per-class"];
-
-    private static readonly string[] DemoParentOnly = ["--data", "--epochs", "--train-per-class"];
-
-    /// <summary>What the command line asks for: <see cref="UpgradeSettings"/>, <see cref="DemoParentSettings"/>, or null for --help.</summary>
-    /// <exception cref="ArgumentException">The arguments do not make one of the two commands; the message says what is wrong.</exception>
-    public static object? Parse(string[] args)
+        """)
     {
-        var options = CommandLineOptions.Parse(args, Options);
-        if (options.HelpRequested)
-            return null;
-        bool Has(string name) => options.GetString(name, "").Length > 0;
+        ModelOption, PlanOption, OutOption, RefitDataOption, RefitEpochsOption, RefitPerClassOption,
+        MakeDemoParentOption, DataOption, EpochsOption, TrainPerClassOption,
+    };
 
-        if (Has("--make-demo-parent"))
+    /// <summary>
+    /// What the command line asks for: <see cref="UpgradeSettings"/> or <see cref="DemoParentSettings"/>; null after
+    /// printing the help (exit code 0), or why the arguments do not make one of the two commands (exit code 2).
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">--make-demo-parent without --data, and the committed subset is not where the build recorded it.</exception>
+    public static object? Parse(string[] args, out int exitCode) =>
+        ExampleCommandLine.Parse(Command(), args, Read, out exitCode, hint: "Run with --help for the options and the plan syntax.");
+
+    private static object Read(ParseResult result)
+    {
+        bool Has(Option option) => result.GetResult(option) is { Implicit: false };
+
+        if (result.GetValue(MakeDemoParentOption) is { } parent)
         {
             RefuseAll(UpgradeOnly, "--make-demo-parent");
-            var data = options.GetString("--data", "");
             return new DemoParentSettings(
-                Out: Path.GetFullPath(options.GetString("--make-demo-parent", "")),
-                Data: data.Length > 0 ? Path.GetFullPath(data) : ExampleData.SubsetFolder(),
-                Epochs: options.GetInt("--epochs", 5, minimum: 1),
-                TrainPerClass: PerClass("--train-per-class"));
+                Out: Path.GetFullPath(parent),
+                Data: result.GetValue(DataOption) is { } data ? Path.GetFullPath(data) : ExampleData.SubsetFolder(),
+                Epochs: result.GetValue(EpochsOption),
+                TrainPerClass: result.GetValue(TrainPerClassOption));
         }
 
         RefuseAll(DemoParentOnly, "--model");
-        foreach (var required in new[] { "--model", "--plan" })
-        {
-            if (!Has(required))
-                throw new ArgumentException($"Missing {required}: an upgrade needs --model and --plan (or use --make-demo-parent).");
-        }
-        var refitData = options.GetString("--refit-data", "");
-        if (refitData.Length == 0 && (Has("--refit-epochs") || Has("--refit-per-class")))
+        if (result.GetValue(ModelOption) is not { } model || result.GetValue(PlanOption) is not { } plan)
+            throw new ArgumentException($"Missing {(Has(ModelOption) ? "--plan" : "--model")}: an upgrade needs --model and --plan (or use --make-demo-parent).");
+        var refitData = result.GetValue(RefitDataOption);
+        if (refitData is null && (Has(RefitEpochsOption) || Has(RefitPerClassOption)))
             throw new ArgumentException("--refit-epochs and --refit-per-class need --refit-data (the images to refit on).");
         var settings = new UpgradeSettings(
-            Model: Path.GetFullPath(options.GetString("--model", "")),
-            Plan: options.GetString("--plan", ""),
-            Out: Path.GetFullPath(options.GetString("--out", DefaultOut)),
-            RefitData: refitData.Length > 0 ? Path.GetFullPath(refitData) : null,
-            RefitEpochs: options.GetInt("--refit-epochs", 3, minimum: 1),
-            RefitPerClass: PerClass("--refit-per-class"));
+            Model: Path.GetFullPath(model),
+            Plan: plan,
+            Out: Path.GetFullPath(result.GetValue(OutOption) ?? DefaultOut),
+            RefitData: refitData is null ? null : Path.GetFullPath(refitData),
+            RefitEpochs: result.GetValue(RefitEpochsOption),
+            RefitPerClass: result.GetValue(RefitPerClassOption));
         if (string.Equals(settings.Model, settings.Out, StringComparison.Ordinal))
             throw new ArgumentException($"--out must be another file than --model ('{settings.Model}'): the input model is never overwritten.");
         return settings;
 
-        int? PerClass(string name) => Has(name) ? options.GetInt(name, 0, minimum: 1) : null;
-
-        void RefuseAll(string[] names, string command)
+        void RefuseAll(Option[] options, string command)
         {
-            foreach (var name in names.Where(Has))
-                throw new ArgumentException($"{name} does not go with {command}.");
+            foreach (var option in options.Where(Has))
+                throw new ArgumentException($"{option.Name} does not go with {command}.");
         }
     }
 }

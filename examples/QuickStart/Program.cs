@@ -5,27 +5,17 @@ using Microsoft.ML.Morphism;
 using Microsoft.ML.Transforms.Image;
 using QuickStart;
 
-QuickStartSettings? settings;
+QuickStartSettings settings;
 try
 {
-    settings = QuickStartSettings.Parse(args);
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine();
-    Console.Error.WriteLine(QuickStartSettings.Usage);
-    return 2;
+    if (QuickStartSettings.Parse(args, out var exitCode) is not { } parsed)
+        return exitCode; // --help (0), or bad arguments (2)
+    settings = parsed;
 }
 catch (DirectoryNotFoundException e)
 {
     Console.Error.WriteLine(e.Message);
     return 1;
-}
-if (settings is null)
-{
-    Console.WriteLine(QuickStartSettings.Usage);
-    return 0;
 }
 
 try

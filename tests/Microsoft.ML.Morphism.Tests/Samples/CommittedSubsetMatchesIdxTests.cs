@@ -43,7 +43,7 @@ public class CommittedSubsetMatchesIdxTests
     }
 
     [FactWhenFashionMnistInstalled]
-    public void RegeneratingTheSubsetReproducesEveryCommittedFileByteForByte()
+    public void RegeneratingIntoAnEmptyFolderGivesTheSameFilesTextByteForByteAndImagesPixelForPixel()
     {
         using var dir = new TempDirectory();
 
@@ -52,10 +52,35 @@ public class CommittedSubsetMatchesIdxTests
 
         var committed = CommittedSubset.RelativeFiles(CommittedSubset.Folder);
         Assert.Equal(committed, CommittedSubset.RelativeFiles(dir.Path));
-        var differing = committed
-            .Where(file => !File.ReadAllBytes(Path.Combine(CommittedSubset.Folder, file)).AsSpan()
-                .SequenceEqual(File.ReadAllBytes(Path.Combine(dir.Path, file))))
-            .ToArray();
+        AssertNoneDiffers(committed, dir.Path, (a, b) => a.EndsWith(".png", StringComparison.Ordinal)
+            ? GrayscalePng.Read(a) is var x && GrayscalePng.Read(b) is var y && (x.Width, x.Height) == (y.Width, y.Height) && x.Pixels.SequenceEqual(y.Pixels)
+            : SameBytes(a, b));
+    }
+
+    [FactWhenFashionMnistInstalled]
+    public void RegeneratingOverACopyOfTheCommittedSubsetChangesNoFile()
+    {
+        using var dir = new TempDirectory();
+        var committed = CommittedSubset.RelativeFiles(CommittedSubset.Folder);
+        foreach (var file in committed)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(dir.File(file))!);
+            File.Copy(Path.Combine(CommittedSubset.Folder, file), dir.File(file));
+        }
+
+        var summary = FashionMnistSubset.Write(FashionMnist.DefaultDataFolder, dir.Path,
+            FashionMnistSubset.DefaultTrainPerClass, FashionMnistSubset.DefaultTestPerClass);
+
+        Assert.Equal(0, summary.StaleImagesDeleted);
+        Assert.Equal(committed, CommittedSubset.RelativeFiles(dir.Path));
+        AssertNoneDiffers(committed, dir.Path, SameBytes);
+    }
+
+    private static bool SameBytes(string a, string b) => File.ReadAllBytes(a).AsSpan().SequenceEqual(File.ReadAllBytes(b));
+
+    private static void AssertNoneDiffers(string[] files, string regenerated, Func<string, string, bool> same)
+    {
+        var differing = files.Where(file => !same(Path.Combine(CommittedSubset.Folder, file), Path.Combine(regenerated, file))).ToArray();
         Assert.True(differing.Length == 0, $"regenerated files differ from the committed ones: {string.Join(", ", differing.Take(10))}");
     }
 }
