@@ -1,5 +1,4 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Morphism.Samples;
 
 namespace Microsoft.ML.Morphism.Tests.Infrastructure;
 
@@ -59,9 +58,22 @@ public static class SyntheticImages
         {
             var label = Classes[i % Classes.Length];
             var path = Path.Combine(folder, $"{seed}_{i:D4}_{label}.png");
-            GrayscalePng.Write(path, Pixels(i % Classes.Length, random, size), size, size);
+            WritePng(path, Pixels(i % Classes.Length, random, size), size);
             rows.Add(new FileRow { ImagePath = path, Label = label });
         }
         return [.. rows];
+    }
+
+    /// <summary>A gray image as a PNG through ImageAnalytics' MLImage (opaque 32-bit pixels, gray in every channel).</summary>
+    private static void WritePng(string path, byte[] gray, int size)
+    {
+        var bgra = new byte[gray.Length * 4];
+        for (int i = 0; i < gray.Length; i++)
+        {
+            bgra[4 * i] = bgra[4 * i + 1] = bgra[4 * i + 2] = gray[i];
+            bgra[4 * i + 3] = byte.MaxValue;
+        }
+        using var image = MLImage.CreateFromPixels(size, size, MLPixelFormat.Bgra32, bgra);
+        image.Save(path);
     }
 }
