@@ -1,0 +1,25 @@
+// The batch normalisation layer kind.
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>Batch normalisation over channels (or features of a vector).</summary>
+public sealed record BatchNormLayer(string Name, double Epsilon = 1e-5, double Momentum = 0.1) : Layer(Name)
+{
+    /// <inheritdoc/>
+    public override string DefaultNamePrefix => "bn";
+
+    internal override IEnumerable<ParameterSpec> Parameters(TensorShape input, ShapeScope scope)
+    {
+        yield return new(Name, "weight", [input.Channels], ParameterRole.NormScale);
+        yield return new(Name, "bias", [input.Channels], ParameterRole.NormShift);
+        yield return new(Name, "running_mean", [input.Channels], ParameterRole.RunningMean);
+        yield return new(Name, "running_var", [input.Channels], ParameterRole.RunningVariance);
+    }
+
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope) => input;
+
+    internal override void Validate()
+    {
+        if (!(Epsilon > 0)) throw Invalid($"epsilon must be positive (got {Epsilon}).");
+        if (!(Momentum > 0 && Momentum <= 1)) throw Invalid($"momentum must be in (0, 1] (got {Momentum}).");
+    }
+}

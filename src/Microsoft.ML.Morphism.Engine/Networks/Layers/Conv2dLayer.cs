@@ -1,0 +1,50 @@
+// The 2-D convolution layer kind.
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>2-D convolution: <see cref="OutChannels"/> filters of <see cref="KernelSize"/>², square kernels.</summary>
+/// <param name="Name">Unique layer name.</param>
+/// <param name="OutChannels">Number of output channels.</param>
+/// <param name="KernelSize">Kernel height and width.</param>
+/// <param name="Stride">Stride (default 1).</param>
+/// <param name="Padding">Zero padding on each side (the text form and builder default to "same" for odd kernels: <c>Dilation·(K−1)/2</c>).</param>
+/// <param name="Dilation">Dilation (default 1; morphs that change the kernel reject dilation other than 1 where noted).</param>
+/// <param name="Groups">Groups (default 1; width and depth morphs reject grouped convolutions).</param>
+/// <param name="Bias">Whether the layer has a bias (default true).</param>
+public sealed record Conv2dLayer(string Name, int OutChannels, int KernelSize, int Stride = 1, int Padding = 0,
+    int Dilation = 1, int Groups = 1, bool Bias = true) : Layer(Name)
+{
+    /// <inheritdoc/>
+    public override string DefaultNamePrefix => "conv";
+
+    /// <summary>The padding that keeps the spatial size at stride 1 for an odd kernel.</summary>
+    public static int SamePadding(int kernelSize, int dilation = 1) => kernelSize % 2 == 1 ? dilation * (kernelSize - 1) / 2 : 0;
+
+    internal override IEnumerable<ParameterSpec> Parameters(TensorShape input, ShapeScope scope)
+    {
+        yield return new(Name, "weight", [OutChannels, input.Channels / Groups, KernelSize, KernelSize], ParameterRole.Weight);
+        if (Bias)
+            yield return new(Name, "bias", [OutChannels], ParameterRole.Bias);
+    }
+
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope)
+    {
+        RequireImage(input, "a convolution");
+        if (input.Channels % Groups != 0)
+            throw Invalid($"{input.Channels} input channels are not divisible by groups={Groups}.");
+        int h = ConvArithmetic.OutputSize(input.Height, KernelSize, Stride, Padding, Dilation);
+        int w = ConvArithmetic.OutputSize(input.Width, KernelSize, Stride, Padding, Dilation);
+        if (h <= 0 || w <= 0)
+            throw Invalid($"a {KernelSize}×{KernelSize} kernel (stride {Stride}, padding {Padding}) does not fit a {input.Height}×{input.Width} input.");
+        return TensorShape.Image(OutChannels, h, w);
+    }
+
+    internal override void Validate()
+    {
+        if (OutChannels <= 0) throw Invalid($"out channels must be positive (got {OutChannels}).");
+        if (KernelSize <= 0) throw Invalid($"kernel size must be positive (got {KernelSize}).");
+        if (Stride <= 0) throw Invalid($"stride must be positive (got {Stride}).");
+        if (Padding < 0) throw Invalid($"padding must not be negative (got {Padding}).");
+        if (Dilation <= 0) throw Invalid($"dilation must be positive (got {Dilation}).");
+        if (Groups <= 0 || OutChannels % Groups != 0) throw Invalid($"groups={Groups} must be positive and divide the {OutChannels} out channels.");
+    }
+}

@@ -1,0 +1,28 @@
+// The fully connected layer kind.
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>Fully connected layer on a vector input: <see cref="Units"/> outputs.</summary>
+public sealed record DenseLayer(string Name, int Units, bool Bias = true) : Layer(Name)
+{
+    /// <inheritdoc/>
+    public override string DefaultNamePrefix => "dense";
+
+    internal override IEnumerable<ParameterSpec> Parameters(TensorShape input, ShapeScope scope)
+    {
+        yield return new(Name, "weight", [Units, input.Channels], ParameterRole.Weight);
+        if (Bias)
+            yield return new(Name, "bias", [Units], ParameterRole.Bias);
+    }
+
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope)
+    {
+        if (input.IsImage)
+            throw Invalid($"a dense layer needs a vector input but receives {input}; put 'flatten' or 'gap' before it.");
+        return TensorShape.Vector(Units);
+    }
+
+    internal override void Validate()
+    {
+        if (Units <= 0) throw Invalid($"units must be positive (got {Units}).");
+    }
+}

@@ -1,0 +1,18 @@
+// The flatten layer kind (C×H×W to a vector of C·H·W).
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>C×H×W becomes a vector of C·H·W (index c·H·W + h·W + w).</summary>
+public sealed record FlattenLayer(string Name) : Layer(Name)
+{
+    /// <inheritdoc/>
+    public override string DefaultNamePrefix => "flatten";
+
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope)
+    {
+        // In double: three int dimensions can overflow a long.
+        double size = input.Dimensions.Aggregate(1.0, (a, d) => a * d);
+        if (size > int.MaxValue)
+            throw Invalid($"flattening {input} gives {size:G4} values, more than a vector holds ({int.MaxValue:N0}).");
+        return TensorShape.Vector((int)size);
+    }
+}

@@ -1,0 +1,15 @@
+// The global average pooling layer kind (C×H×W to a vector of C).
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>Mean over the spatial dimensions: C×H×W becomes a vector of C.</summary>
+public sealed record GlobalAvgPoolLayer(string Name) : Layer(Name)
+{
+    /// <inheritdoc/>
+    public override string DefaultNamePrefix => "gap";
+
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope)
+    {
+        RequireImage(input, "global average pooling");
+        return TensorShape.Vector(input.Channels);
+    }
+}

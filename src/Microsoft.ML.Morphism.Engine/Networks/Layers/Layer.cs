@@ -1,0 +1,48 @@
+// The base of every layer kind: a named, immutable record; the JSON list of kinds is the one registration of a new kind.
+using System.Text.Json.Serialization;
+
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>
+/// One named layer of a <see cref="NetworkDescription"/>. Layer names are unique in a network; a
+/// layer's parameters are stored in <see cref="NetworkWeights"/> under <c>"{Name}.{parameter}"</c>.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
+[JsonDerivedType(typeof(Conv2dLayer), "conv")]
+[JsonDerivedType(typeof(DenseLayer), "dense")]
+[JsonDerivedType(typeof(ActivationLayer), "activation")]
+[JsonDerivedType(typeof(Pool2dLayer), "pool")]
+[JsonDerivedType(typeof(GlobalAvgPoolLayer), "gap")]
+[JsonDerivedType(typeof(BatchNormLayer), "bn")]
+[JsonDerivedType(typeof(DropoutLayer), "dropout")]
+[JsonDerivedType(typeof(FlattenLayer), "flatten")]
+[JsonDerivedType(typeof(ParallelLayer), "parallel")]
+[JsonDerivedType(typeof(SkipLayer), "skip")]
+public abstract record Layer(string Name)
+{
+    /// <summary>True when a morph created this layer (marked with <c>*</c> in the text form and the summary).</summary>
+    public bool Morphed { get; init; }
+
+    /// <summary>The prefix of default names (<c>conv</c> gives <c>conv1</c>, <c>conv2</c>, ...).</summary>
+    [JsonIgnore]
+    public abstract string DefaultNamePrefix { get; }
+
+    /// <summary>The layer's own parameters for a given input shape (none for parameter-free layers).</summary>
+    internal virtual IEnumerable<ParameterSpec> Parameters(TensorShape input, ShapeScope scope) => [];
+
+    /// <summary>The output shape for <paramref name="input"/>; throws an <see cref="ArgumentException"/> naming the layer when the input does not fit.</summary>
+    internal abstract TensorShape InferShape(TensorShape input, ShapeScope scope);
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the layer when a setting is out of range.</summary>
+    internal virtual void Validate()
+    {
+    }
+
+    private protected ArgumentException Invalid(string message) => new($"Layer '{Name}': {message}");
+
+    private protected void RequireImage(TensorShape input, string what)
+    {
+        if (!input.IsImage)
+            throw Invalid($"{what} needs a C×H×W input but receives a vector of {input.Channels}.");
+    }
+}

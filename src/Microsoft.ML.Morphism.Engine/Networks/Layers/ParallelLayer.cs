@@ -1,0 +1,50 @@
+// The parallel block layer kind: branches on the same input, outputs summed.
+using System.Collections.Immutable;
+
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>
+/// A block of parallel branches applied to the same input, outputs summed (an Inception-like
+/// subnet). Every branch is a non-empty sequence and all branches produce the same shape.
+/// </summary>
+public sealed record ParallelLayer(string Name, ImmutableArray<ImmutableArray<Layer>> Branches) : Layer(Name)
+{
+    /// <inheritdoc/>
+    public override string DefaultNamePrefix => "parallel";
+
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope)
+    {
+        TensorShape? output = null;
+        for (int b = 0; b < Branches.Length; b++)
+        {
+            var shape = input;
+            foreach (var layer in Branches[b])
+            {
+                if (layer is SkipLayer)
+                    throw Invalid("skip connections inside parallel branches are not supported.");
+                shape = scope.Infer(layer, shape);
+            }
+            if (output is { } first && first != shape)
+                throw Invalid($"branch {b + 1} produces {shape} but branch 1 produces {first}; branch outputs are summed and must match.");
+            output = shape;
+        }
+        return output!.Value;
+    }
+
+    internal override void Validate()
+    {
+        if (Branches.IsDefaultOrEmpty || Branches.Length < 2)
+            throw Invalid("a parallel block needs at least two branches.");
+        if (Branches.Any(b => b.IsDefaultOrEmpty))
+            throw Invalid("parallel branches must not be empty.");
+    }
+
+    /// <inheritdoc/>
+    public bool Equals(ParallelLayer? other) =>
+        other is not null && Name == other.Name && Morphed == other.Morphed &&
+        Branches.Length == other.Branches.Length &&
+        Branches.Zip(other.Branches).All(p => p.First.SequenceEqual(p.Second));
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Name, Branches.Length);
+}

@@ -1,0 +1,34 @@
+// The max and average pooling layer kind.
+namespace Microsoft.ML.Morphism.Networks;
+
+/// <summary>Max or average pooling.</summary>
+public enum PoolKind
+{
+    /// <summary>Maximum over the window.</summary>
+    Max,
+    /// <summary>Mean over the window (zero padding counted).</summary>
+    Average,
+}
+
+/// <summary>2-D pooling over <see cref="KernelSize"/>² windows (stride defaults to the kernel size).</summary>
+public sealed record Pool2dLayer(string Name, PoolKind Pool, int KernelSize, int Stride, int Padding = 0) : Layer(Name)
+{
+    /// <inheritdoc/>
+    public override string DefaultNamePrefix => Pool == PoolKind.Max ? "maxpool" : "avgpool";
+
+    internal override TensorShape InferShape(TensorShape input, ShapeScope scope)
+    {
+        RequireImage(input, "pooling");
+        int h = ConvArithmetic.OutputSize(input.Height, KernelSize, Stride, Padding, 1);
+        int w = ConvArithmetic.OutputSize(input.Width, KernelSize, Stride, Padding, 1);
+        if (h <= 0 || w <= 0)
+            throw Invalid($"a {KernelSize}×{KernelSize} window does not fit a {input.Height}×{input.Width} input.");
+        return TensorShape.Image(input.Channels, h, w);
+    }
+
+    internal override void Validate()
+    {
+        if (KernelSize <= 0 || Stride <= 0) throw Invalid("kernel size and stride must be positive.");
+        if (Padding < 0 || 2 * Padding > KernelSize) throw Invalid($"padding must be in [0, kernel/2] (got {Padding}).");
+    }
+}
