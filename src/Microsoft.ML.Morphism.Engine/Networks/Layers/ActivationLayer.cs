@@ -23,7 +23,7 @@ public enum ActivationKind
 /// φₐ(x) = (1 − a)·φ(x) + a·x with one learnable <c>a</c> in [0, 1] (stored as <c>"{Name}.a"</c>);
 /// a = 1 is the identity, which is how a depth morph inserts a layer without changing the function.
 /// </summary>
-public sealed record ActivationLayer(string Name, ActivationKind Activation, bool Parametric = false) : Layer(Name)
+public sealed record ActivationLayer(string Name, ActivationKind Activation, bool Parametric = false) : Layer(Name), ILayerText
 {
     /// <summary>The text keyword: <c>relu</c>, <c>tanh</c>, ... with a <c>p</c> prefix when parametric.</summary>
     [JsonIgnore]
@@ -39,4 +39,18 @@ public sealed record ActivationLayer(string Name, ActivationKind Activation, boo
     }
 
     internal override TensorShape InferShape(TensorShape input, ShapeScope scope) => input;
+
+    static IReadOnlyList<string> ILayerText.Keywords { get; } = [.. Every("").Select(layer => layer.Keyword)];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.ExpectNoArguments();
+        return Every(call.Name).First(layer => layer.Keyword == call.Keyword);
+    }
+
+    // Every kind, plain then parametric: one layer per keyword.
+    private static IEnumerable<ActivationLayer> Every(string name) =>
+        new[] { false, true }.SelectMany(p => Enum.GetValues<ActivationKind>().Select(k => new ActivationLayer(name, k, p)));
+
+    internal override TextCall ToText(LayerWriter writer) => new(Keyword);
 }

@@ -2,7 +2,7 @@
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>Batch normalisation over channels (or features of a vector).</summary>
-public sealed record BatchNormLayer(string Name, double Epsilon = 1e-5, double Momentum = 0.1) : Layer(Name)
+public sealed record BatchNormLayer(string Name, double Epsilon = 1e-5, double Momentum = 0.1) : Layer(Name), ILayerText
 {
     /// <inheritdoc/>
     public override string DefaultNamePrefix => "bn";
@@ -22,4 +22,14 @@ public sealed record BatchNormLayer(string Name, double Epsilon = 1e-5, double M
         if (!(Epsilon > 0)) throw Invalid($"epsilon must be positive (got {Epsilon}).");
         if (!(Momentum > 0 && Momentum <= 1)) throw Invalid($"momentum must be in (0, 1] (got {Momentum}).");
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["bn"];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.Expect(0, [], "eps", "momentum");
+        return new BatchNormLayer(call.Name, call.Double("eps", 1e-5), call.Double("momentum", 0.1));
+    }
+
+    internal override TextCall ToText(LayerWriter writer) => new TextCall("bn").Option("eps", Epsilon, 1e-5).Option("momentum", Momentum, 0.1);
 }

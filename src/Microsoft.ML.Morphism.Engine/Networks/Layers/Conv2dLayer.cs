@@ -11,7 +11,7 @@ namespace Microsoft.ML.Morphism.Networks;
 /// <param name="Groups">Groups (default 1; width and depth morphs reject grouped convolutions).</param>
 /// <param name="Bias">Whether the layer has a bias (default true).</param>
 public sealed record Conv2dLayer(string Name, int OutChannels, int KernelSize, int Stride = 1, int Padding = 0,
-    int Dilation = 1, int Groups = 1, bool Bias = true) : Layer(Name)
+    int Dilation = 1, int Groups = 1, bool Bias = true) : Layer(Name), ILayerText
 {
     /// <inheritdoc/>
     public override string DefaultNamePrefix => "conv";
@@ -47,4 +47,24 @@ public sealed record Conv2dLayer(string Name, int OutChannels, int KernelSize, i
         if (Dilation <= 0) throw Invalid($"dilation must be positive (got {Dilation}).");
         if (Groups <= 0 || OutChannels % Groups != 0) throw Invalid($"groups={Groups} must be positive and divide the {OutChannels} out channels.");
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["conv"];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.Expect(2, ["the number of output channels", "the kernel size"], "stride", "pad", "dilation", "groups", "bias");
+        int kernel = call.Int(1), dilation = call.Int("dilation", 1);
+        int padding = call.Word("pad") switch
+        {
+            null => SamePadding(kernel, dilation),
+            "same" => kernel % 2 == 1 ? SamePadding(kernel, dilation) : throw call.Error("pad", "pad=same needs an odd kernel"),
+            "valid" => 0,
+            _ => call.Int("pad", 0),
+        };
+        return new Conv2dLayer(call.Name, call.Int(0), kernel, call.Int("stride", 1), padding, dilation, call.Int("groups", 1), call.Bool("bias", true));
+    }
+
+    internal override TextCall ToText(LayerWriter writer) =>
+        new TextCall("conv").Add(OutChannels).Add(KernelSize).Option("stride", Stride, 1).Option("pad", Padding, SamePadding(KernelSize, Dilation))
+            .Option("dilation", Dilation, 1).Option("groups", Groups, 1).Option("bias", Bias, true);
 }

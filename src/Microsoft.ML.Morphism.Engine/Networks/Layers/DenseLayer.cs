@@ -2,7 +2,7 @@
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>Fully connected layer on a vector input: <see cref="Units"/> outputs.</summary>
-public sealed record DenseLayer(string Name, int Units, bool Bias = true) : Layer(Name)
+public sealed record DenseLayer(string Name, int Units, bool Bias = true) : Layer(Name), ILayerText
 {
     /// <inheritdoc/>
     public override string DefaultNamePrefix => "dense";
@@ -25,4 +25,14 @@ public sealed record DenseLayer(string Name, int Units, bool Bias = true) : Laye
     {
         if (Units <= 0) throw Invalid($"units must be positive (got {Units}).");
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["dense"];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.Expect(1, ["the number of units"], "bias");
+        return new DenseLayer(call.Name, call.Int(0), call.Bool("bias", true));
+    }
+
+    internal override TextCall ToText(LayerWriter writer) => new TextCall("dense").Add(Units).Option("bias", Bias, true);
 }

@@ -2,7 +2,7 @@
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>C×H×W becomes a vector of C·H·W (index c·H·W + h·W + w).</summary>
-public sealed record FlattenLayer(string Name) : Layer(Name)
+public sealed record FlattenLayer(string Name) : Layer(Name), ILayerText
 {
     /// <inheritdoc/>
     public override string DefaultNamePrefix => "flatten";
@@ -15,4 +15,14 @@ public sealed record FlattenLayer(string Name) : Layer(Name)
             throw Invalid($"flattening {input} gives {size:G4} values, more than a vector holds ({int.MaxValue:N0}).");
         return TensorShape.Vector((int)size);
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["flatten"];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.ExpectNoArguments();
+        return new FlattenLayer(call.Name);
+    }
+
+    internal override TextCall ToText(LayerWriter writer) => new("flatten");
 }

@@ -2,7 +2,7 @@
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>Mean over the spatial dimensions: C×H×W becomes a vector of C.</summary>
-public sealed record GlobalAvgPoolLayer(string Name) : Layer(Name)
+public sealed record GlobalAvgPoolLayer(string Name) : Layer(Name), ILayerText
 {
     /// <inheritdoc/>
     public override string DefaultNamePrefix => "gap";
@@ -12,4 +12,14 @@ public sealed record GlobalAvgPoolLayer(string Name) : Layer(Name)
         RequireImage(input, "global average pooling");
         return TensorShape.Vector(input.Channels);
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["gap"];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.ExpectNoArguments();
+        return new GlobalAvgPoolLayer(call.Name);
+    }
+
+    internal override TextCall ToText(LayerWriter writer) => new("gap");
 }

@@ -7,6 +7,13 @@ namespace Microsoft.ML.Morphism.Networks;
 /// One named layer of a <see cref="NetworkDescription"/>. Layer names are unique in a network; a
 /// layer's parameters are stored in <see cref="NetworkWeights"/> under <c>"{Name}.{parameter}"</c>.
 /// </summary>
+/// <remarks>
+/// A layer kind is one file: the record (settings, <see cref="Validate"/>, <see cref="InferShape"/>,
+/// <see cref="Parameters"/>), its text form (<see cref="ILayerText"/> reads it, <see cref="ToText"/> writes
+/// it), its width-morph rule (<c>WidenInput</c>) and, next to the record, the TorchSharp module that
+/// runs it (a <c>LayerModule&lt;TLayer&gt;</c>). The <see cref="JsonDerivedTypeAttribute"/> list below is the
+/// one registration: the text form and the module factory find the kinds through it.
+/// </remarks>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(Conv2dLayer), "conv")]
 [JsonDerivedType(typeof(DenseLayer), "dense")]
@@ -38,6 +45,9 @@ public abstract record Layer(string Name)
     {
     }
 
+    /// <summary>This layer in the network text form, without its name and <c>*</c> mark (the text form adds those).</summary>
+    internal abstract TextCall ToText(LayerWriter writer);
+
     private protected ArgumentException Invalid(string message) => new($"Layer '{Name}': {message}");
 
     private protected void RequireImage(TensorShape input, string what)
@@ -45,4 +55,17 @@ public abstract record Layer(string Name)
         if (!input.IsImage)
             throw Invalid($"{what} needs a C×H×W input but receives a vector of {input.Channels}.");
     }
+}
+
+/// <summary>
+/// What a layer kind adds to the network text form besides <see cref="Layer.ToText"/>: the keywords it is
+/// written with and how it reads a call of one (implemented as static members of the record).
+/// </summary>
+internal interface ILayerText
+{
+    /// <summary>The keywords (<c>conv</c>; <c>relu</c>, <c>prelu</c>, ...).</summary>
+    static abstract IReadOnlyList<string> Keywords { get; }
+
+    /// <summary>The layer a call of one of the keywords describes, named <see cref="LayerCall.Name"/> (the text form marks it).</summary>
+    static abstract Layer Read(LayerCall call);
 }

@@ -7,7 +7,7 @@ namespace Microsoft.ML.Morphism.Networks;
 /// A block of parallel branches applied to the same input, outputs summed (an Inception-like
 /// subnet). Every branch is a non-empty sequence and all branches produce the same shape.
 /// </summary>
-public sealed record ParallelLayer(string Name, ImmutableArray<ImmutableArray<Layer>> Branches) : Layer(Name)
+public sealed record ParallelLayer(string Name, ImmutableArray<ImmutableArray<Layer>> Branches) : Layer(Name), ILayerText
 {
     /// <inheritdoc/>
     public override string DefaultNamePrefix => "parallel";
@@ -38,6 +38,13 @@ public sealed record ParallelLayer(string Name, ImmutableArray<ImmutableArray<La
         if (Branches.Any(b => b.IsDefaultOrEmpty))
             throw Invalid("parallel branches must not be empty.");
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["parallel"];
+
+    static Layer ILayerText.Read(LayerCall call) => new ParallelLayer(call.Name, call.Layers());
+
+    internal override TextCall ToText(LayerWriter writer) =>
+        Branches.Aggregate(new TextCall("parallel"), (call, branch) => call.Add(writer.Sequence(branch), afterBar: true));
 
     /// <inheritdoc/>
     public bool Equals(ParallelLayer? other) =>

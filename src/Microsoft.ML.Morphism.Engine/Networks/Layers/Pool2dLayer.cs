@@ -11,7 +11,7 @@ public enum PoolKind
 }
 
 /// <summary>2-D pooling over <see cref="KernelSize"/>² windows (stride defaults to the kernel size).</summary>
-public sealed record Pool2dLayer(string Name, PoolKind Pool, int KernelSize, int Stride, int Padding = 0) : Layer(Name)
+public sealed record Pool2dLayer(string Name, PoolKind Pool, int KernelSize, int Stride, int Padding = 0) : Layer(Name), ILayerText
 {
     /// <inheritdoc/>
     public override string DefaultNamePrefix => Pool == PoolKind.Max ? "maxpool" : "avgpool";
@@ -31,4 +31,16 @@ public sealed record Pool2dLayer(string Name, PoolKind Pool, int KernelSize, int
         if (KernelSize <= 0 || Stride <= 0) throw Invalid("kernel size and stride must be positive.");
         if (Padding < 0 || 2 * Padding > KernelSize) throw Invalid($"padding must be in [0, kernel/2] (got {Padding}).");
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["maxpool", "avgpool"];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.Expect(1, ["the pooling window size"], "stride", "pad");
+        int kernel = call.Int(0);
+        return new Pool2dLayer(call.Name, call.Keyword == "maxpool" ? PoolKind.Max : PoolKind.Average, kernel, call.Int("stride", kernel), call.Int("pad", 0));
+    }
+
+    internal override TextCall ToText(LayerWriter writer) =>
+        new TextCall(DefaultNamePrefix).Add(KernelSize).Option("stride", Stride, KernelSize).Option("pad", Padding, 0);
 }

@@ -6,7 +6,7 @@ namespace Microsoft.ML.Morphism.Networks;
 /// output of the earlier top-level layer <see cref="From"/> (or of the network input, <c>"input"</c>)
 /// to its input. Created zero-initialised, so it starts as the identity. Spatial sizes must match.
 /// </summary>
-public sealed record SkipLayer(string Name, string From) : Layer(Name)
+public sealed record SkipLayer(string Name, string From) : Layer(Name), ILayerText
 {
     /// <summary>The name that refers to the network input as a skip source.</summary>
     public const string NetworkInput = "input";
@@ -32,4 +32,14 @@ public sealed record SkipLayer(string Name, string From) : Layer(Name)
             throw Invalid($"cannot add '{From}' ({source}) to an input of {input}: spatial sizes differ.");
         return input;
     }
+
+    static IReadOnlyList<string> ILayerText.Keywords => ["skip"];
+
+    static Layer ILayerText.Read(LayerCall call)
+    {
+        call.Expect(1, ["the name of its source layer"]);
+        return new SkipLayer(call.Name, call.Word(0));
+    }
+
+    internal override TextCall ToText(LayerWriter writer) => new TextCall("skip").Add(From);
 }
