@@ -1,6 +1,5 @@
 // The width morph: more channels (or units) in one layer, new units with random incoming and zero outgoing weights.
 using System.Collections.Immutable;
-using System.Globalization;
 using Microsoft.ML.Morphism.Networks;
 
 namespace Microsoft.ML.Morphism.Morphs;
@@ -19,8 +18,14 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// </summary>
 /// <param name="Layer">The convolution (not grouped) or dense layer to widen.</param>
 /// <param name="NewWidth">The new number of output channels or units; must exceed the current one.</param>
-public sealed record WidenStep(string Layer, int NewWidth) : MorphStep
+public sealed record WidenStep(string Layer, int NewWidth) : MorphStep, IStepText
 {
+    static MorphStep IStepText.Read(CallReader call)
+    {
+        call.Expect(2, ["the layer to widen", "the new width"]);
+        return new WidenStep(call.Word(0), call.Int(1));
+    }
+
     /// <summary>The layers <see cref="WidenStep"/> accepts in <paramref name="network"/>: ungrouped convolutions and dense layers whose new units a later conv or dense layer absorbs.</summary>
     public static IReadOnlyList<string> WidenableLayers(NetworkDescription network)
     {
@@ -42,7 +47,7 @@ public sealed record WidenStep(string Layer, int NewWidth) : MorphStep
     }
 
     /// <inheritdoc/>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"widen({Layer}, {NewWidth})");
+    public override string ToString() => Print(NewCall().Add(Layer).Add(NewWidth));
 
     /// <inheritdoc/>
     protected override MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context)

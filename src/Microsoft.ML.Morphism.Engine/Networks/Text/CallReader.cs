@@ -50,7 +50,7 @@ internal class CallReader(TextCall call, Func<int, string, Exception> error)
         foreach (var argument in call.Arguments)
         {
             if (argument.AfterBar)
-                throw Error(argument.Start, "unexpected '|' (it separates the branches of parallel(...)); separate arguments with ','");
+                throw Error(argument.Start, "unexpected '|'; separate arguments with ','");
             if (argument.Calls.Length > 1)
                 throw Error(argument.Calls[1].Start, $"expected ',' between '{TextQuote.Of(argument.Calls[0].ValueText)}' and '{TextQuote.Of(argument.Calls[1].Text)}'");
             var value = argument.Calls[0];
