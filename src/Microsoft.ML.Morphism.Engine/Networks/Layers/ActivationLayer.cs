@@ -1,5 +1,9 @@
-// The element-wise activation layer kind (plain or the P-activation a depth morph inserts), and the activation functions it offers.
+// The element-wise activation layer kind (plain or the P-activation a depth morph inserts): the functions, description, text form and module.
 using System.Text.Json.Serialization;
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Networks;
 
@@ -53,4 +57,42 @@ public sealed record ActivationLayer(string Name, ActivationKind Activation, boo
         new[] { false, true }.SelectMany(p => Enum.GetValues<ActivationKind>().Select(k => new ActivationLayer(name, k, p)));
 
     internal override TextCall ToText(LayerWriter writer) => new(Keyword);
+}
+
+/// <summary>
+/// Runs an <see cref="ActivationLayer"/>: φ(x), or the P-activation φₐ(x) = (1 − a)·φ(x) + a·x. At a = 1
+/// the latter returns x exactly (0·φ(x) + 1·x), and both terms keep a gradient with respect to a there:
+/// ∂/∂a = x − φ(x).
+/// </summary>
+internal sealed class ActivationModule : LayerModule<ActivationLayer>
+{
+    private readonly Parameter? _a;
+
+    public ActivationModule(ActivationLayer layer, ModuleBuild build) : base(layer)
+    {
+        if (layer.Parametric)
+            _a = NewParameter($"{layer.Name}.a", build);
+    }
+
+    public override Tensor forward(Tensor input) =>
+        _a is null ? Apply(Layer.Activation, input) : Apply(Layer.Activation, input).mul(_a.neg().add(1)).add(input.mul(_a));
+
+    /// <summary>Keeps a in [0, 1] (called after every optimizer step).</summary>
+    public override void Constrain()
+    {
+        if (_a is null)
+            return;
+        using var noGrad = torch.no_grad();
+        _a.clamp_(0, 1);
+    }
+
+    private static Tensor Apply(ActivationKind kind, Tensor x) => kind switch
+    {
+        ActivationKind.ReLU => nn.functional.relu(x),
+        ActivationKind.TanH => x.tanh(),
+        ActivationKind.Sigmoid => x.sigmoid(),
+        ActivationKind.ELU => nn.functional.elu(x, 1.0),
+        ActivationKind.GELU => nn.functional.gelu(x),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
 }

@@ -1,4 +1,9 @@
-// The batch normalisation layer kind.
+// The batch normalisation layer kind: description, text form and module.
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>Batch normalisation over channels (or features of a vector).</summary>
@@ -32,4 +37,24 @@ public sealed record BatchNormLayer(string Name, double Epsilon = 1e-5, double M
     }
 
     internal override TextCall ToText(LayerWriter writer) => new TextCall("bn").Option("eps", Epsilon, 1e-5).Option("momentum", Momentum, 0.1);
+}
+
+/// <summary>Runs a <see cref="BatchNormLayer"/>, with running statistics (batch statistics in training mode).</summary>
+internal sealed class BatchNormModule : LayerModule<BatchNormLayer>
+{
+    private readonly Parameter _weight;
+    private readonly Parameter _bias;
+    private readonly Tensor _runningMean;
+    private readonly Tensor _runningVar;
+
+    public BatchNormModule(BatchNormLayer layer, ModuleBuild build) : base(layer)
+    {
+        _weight = NewParameter($"{layer.Name}.weight", build);
+        _bias = NewParameter($"{layer.Name}.bias", build);
+        _runningMean = NewBuffer($"{layer.Name}.running_mean", build);
+        _runningVar = NewBuffer($"{layer.Name}.running_var", build);
+    }
+
+    public override Tensor forward(Tensor input) =>
+        nn.functional.batch_norm(input, _runningMean, _runningVar, _weight, _bias, training, Layer.Momentum, Layer.Epsilon);
 }

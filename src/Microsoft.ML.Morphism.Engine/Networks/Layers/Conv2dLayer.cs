@@ -1,4 +1,9 @@
-// The 2-D convolution layer kind.
+// The 2-D convolution layer kind: description, text form and module.
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>2-D convolution: <see cref="OutChannels"/> filters of <see cref="KernelSize"/>², square kernels.</summary>
@@ -67,4 +72,25 @@ public sealed record Conv2dLayer(string Name, int OutChannels, int KernelSize, i
     internal override TextCall ToText(LayerWriter writer) =>
         new TextCall("conv").Add(OutChannels).Add(KernelSize).Option("stride", Stride, 1).Option("pad", Padding, SamePadding(KernelSize, Dilation))
             .Option("dilation", Dilation, 1).Option("groups", Groups, 1).Option("bias", Bias, true);
+}
+
+/// <summary>
+/// Runs a <see cref="Conv2dLayer"/>: conv2d with its stride, padding, dilation and groups; in float32 on the CPU
+/// through the channel padding the numerics self-check chose for its shape (<see cref="Platform.ConvolutionNumerics"/>).
+/// </summary>
+internal sealed class Conv2dModule : LayerModule<Conv2dLayer>
+{
+    private readonly Platform.ConvolutionShape _shape;
+    private readonly Parameter _weight;
+    private readonly Parameter? _bias;
+
+    public Conv2dModule(Conv2dLayer layer, ModuleBuild build) : base(layer)
+    {
+        _shape = build.Convolutions[layer.Name];
+        _weight = NewParameter($"{layer.Name}.weight", build);
+        _bias = layer.Bias ? NewParameter($"{layer.Name}.bias", build) : null;
+    }
+
+    public override Tensor forward(Tensor input) =>
+        GuardedConvolution.Conv2d(_shape, input, _weight, _bias, Layer.Stride, Layer.Padding, Layer.Dilation, Layer.Groups);
 }

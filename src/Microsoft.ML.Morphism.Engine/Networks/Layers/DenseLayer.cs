@@ -1,4 +1,9 @@
-// The fully connected layer kind.
+// The fully connected layer kind: description, text form and module.
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>Fully connected layer on a vector input: <see cref="Units"/> outputs.</summary>
@@ -35,4 +40,19 @@ public sealed record DenseLayer(string Name, int Units, bool Bias = true) : Laye
     }
 
     internal override TextCall ToText(LayerWriter writer) => new TextCall("dense").Add(Units).Option("bias", Bias, true);
+}
+
+/// <summary>Runs a <see cref="DenseLayer"/>: x·Wᵀ + b.</summary>
+internal sealed class DenseModule : LayerModule<DenseLayer>
+{
+    private readonly Parameter _weight;
+    private readonly Parameter? _bias;
+
+    public DenseModule(DenseLayer layer, ModuleBuild build) : base(layer)
+    {
+        _weight = NewParameter($"{layer.Name}.weight", build);
+        _bias = layer.Bias ? NewParameter($"{layer.Name}.bias", build) : null;
+    }
+
+    public override Tensor forward(Tensor input) => nn.functional.linear(input, _weight, _bias);
 }

@@ -1,4 +1,9 @@
-// The flatten layer kind (C×H×W to a vector of C·H·W).
+// The flatten layer kind (C×H×W to a vector of C·H·W): description, text form and module.
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>C×H×W becomes a vector of C·H·W (index c·H·W + h·W + w).</summary>
@@ -25,4 +30,10 @@ public sealed record FlattenLayer(string Name) : Layer(Name), ILayerText
     }
 
     internal override TextCall ToText(LayerWriter writer) => new("flatten");
+}
+
+/// <summary>Runs a <see cref="FlattenLayer"/>.</summary>
+internal sealed class FlattenModule(FlattenLayer layer) : LayerModule<FlattenLayer>(layer)
+{
+    public override Tensor forward(Tensor input) => input.flatten(1);
 }

@@ -1,4 +1,9 @@
-// The global average pooling layer kind (C×H×W to a vector of C).
+// The global average pooling layer kind (C×H×W to a vector of C): description, text form and module.
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>Mean over the spatial dimensions: C×H×W becomes a vector of C.</summary>
@@ -22,4 +27,10 @@ public sealed record GlobalAvgPoolLayer(string Name) : Layer(Name), ILayerText
     }
 
     internal override TextCall ToText(LayerWriter writer) => new("gap");
+}
+
+/// <summary>Runs a <see cref="GlobalAvgPoolLayer"/>.</summary>
+internal sealed class GlobalAvgPoolModule(GlobalAvgPoolLayer layer) : LayerModule<GlobalAvgPoolLayer>(layer)
+{
+    public override Tensor forward(Tensor input) => input.mean([2, 3]);
 }

@@ -1,5 +1,9 @@
-// The parallel block layer kind: branches on the same input, outputs summed.
+// The parallel block layer kind (branches on the same input, outputs summed): description, text form and module.
 using System.Collections.Immutable;
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Networks;
 
@@ -54,4 +58,23 @@ public sealed record ParallelLayer(string Name, ImmutableArray<ImmutableArray<La
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, Branches.Length);
+}
+
+/// <summary>Runs a <see cref="ParallelLayer"/>: the sum of its branches, whose layers' modules the network registers and runs.</summary>
+internal sealed class ParallelModule(ParallelLayer layer) : LayerModule<ParallelLayer>(layer)
+{
+    public override Tensor forward(Tensor input) => throw new InvalidOperationException("A parallel block runs within a network pass.");
+
+    public override Tensor Run(Tensor input, NetworkPass pass)
+    {
+        Tensor? sum = null;
+        foreach (var branch in Layer.Branches)
+        {
+            var y = input;
+            foreach (var layer in branch)
+                y = pass.Run(layer, y);
+            sum = sum is null ? y : sum.add(y);
+        }
+        return sum!;
+    }
 }

@@ -1,4 +1,9 @@
-// The max and average pooling layer kind.
+// The max and average pooling layer kind: description, text form and module.
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>Max or average pooling.</summary>
@@ -43,4 +48,12 @@ public sealed record Pool2dLayer(string Name, PoolKind Pool, int KernelSize, int
 
     internal override TextCall ToText(LayerWriter writer) =>
         new TextCall(DefaultNamePrefix).Add(KernelSize).Option("stride", Stride, KernelSize).Option("pad", Padding, 0);
+}
+
+/// <summary>Runs a <see cref="Pool2dLayer"/>.</summary>
+internal sealed class Pool2dModule(Pool2dLayer layer) : LayerModule<Pool2dLayer>(layer)
+{
+    public override Tensor forward(Tensor input) => Layer.Pool == PoolKind.Max
+        ? nn.functional.max_pool2d(input, [Layer.KernelSize], [Layer.Stride], [Layer.Padding])
+        : nn.functional.avg_pool2d(input, [Layer.KernelSize], [Layer.Stride], [Layer.Padding]);
 }

@@ -1,4 +1,9 @@
-// The skip (residual) connection layer kind.
+// The skip (residual) connection layer kind: description, text form and module.
+using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace Microsoft.ML.Morphism.Networks;
 
 /// <summary>
@@ -42,4 +47,25 @@ public sealed record SkipLayer(string Name, string From) : Layer(Name), ILayerTe
     }
 
     internal override TextCall ToText(LayerWriter writer) => new TextCall("skip").Add(From);
+}
+
+/// <summary>Runs a <see cref="SkipLayer"/>: its input plus a zero-initialised projection (1×1 conv or dense, no bias) of its source blob.</summary>
+internal sealed class SkipModule : LayerModule<SkipLayer>
+{
+    private readonly Parameter _weight;
+    private readonly Platform.ConvolutionShape? _shape;
+
+    public SkipModule(SkipLayer layer, ModuleBuild build) : base(layer)
+    {
+        _weight = NewParameter($"{layer.Name}.weight", build);
+        _shape = build.Convolutions.TryGetValue(layer.Name, out var shape) ? shape : null; // null: a vector skip
+    }
+
+    public override IEnumerable<string> Sources => [Layer.From];
+
+    /// <summary>The projection of the source blob.</summary>
+    public override Tensor forward(Tensor source) =>
+        _shape is { } shape ? GuardedConvolution.Conv2d(shape, source, _weight, null, 1, 0, 1, 1) : nn.functional.linear(source, _weight);
+
+    public override Tensor Run(Tensor input, NetworkPass pass) => input.add(forward(pass.Blobs[Layer.From]));
 }
