@@ -1,4 +1,4 @@
-// The element-wise activation layer kind (plain or the P-activation a depth morph inserts): the functions, description, text form and module.
+// The element-wise activation layer kind (plain or the P-activation a depth morph inserts): the functions, description, text form, width-morph rule and module.
 using System.Text.Json.Serialization;
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
@@ -55,6 +55,9 @@ public sealed record ActivationLayer(string Name, ActivationKind Activation, boo
     // Every kind, plain then parametric: one layer per keyword.
     private static IEnumerable<ActivationLayer> Every(string name) =>
         new[] { false, true }.SelectMany(p => Enum.GetValues<ActivationKind>().Select(k => new ActivationLayer(name, k, p)));
+
+    // Per channel (a P-activation's one a is shared): the new channels pass through.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace) => input;
 
     internal override TextCall ToText(LayerWriter writer) => new(Keyword);
 }

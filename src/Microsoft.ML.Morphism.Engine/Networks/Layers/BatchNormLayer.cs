@@ -1,4 +1,4 @@
-// The batch normalisation layer kind: description, text form and module.
+// The batch normalisation layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -34,6 +34,16 @@ public sealed record BatchNormLayer(string Name, double Epsilon = 1e-5, double M
     {
         call.Expect(0, [], "eps", "momentum");
         return new BatchNormLayer(call.Name, call.Double("eps", 1e-5), call.Double("momentum", 0.1));
+    }
+
+    // The new channels normalise as (x − 0) / √(1 + ε) · 1 + 0: harmless, and they are never read.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace)
+    {
+        trace.Grow($"{Name}.weight", axis: 0, input.New, fill: 1);
+        trace.Grow($"{Name}.bias", axis: 0, input.New);
+        trace.Grow($"{Name}.running_mean", axis: 0, input.New);
+        trace.Grow($"{Name}.running_var", axis: 0, input.New, fill: 1);
+        return input;
     }
 
     internal override TextCall ToText(LayerWriter writer) => new TextCall("bn").Option("eps", Epsilon, 1e-5).Option("momentum", Momentum, 0.1);

@@ -1,4 +1,4 @@
-// The 2-D convolution layer kind: description, text form and module.
+// The 2-D convolution layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -67,6 +67,14 @@ public sealed record Conv2dLayer(string Name, int OutChannels, int KernelSize, i
             _ => call.Int("pad", 0),
         };
         return new Conv2dLayer(call.Name, call.Int(0), kernel, call.Int("stride", 1), padding, dilation, call.Int("groups", 1), call.Bool("bias", true));
+    }
+
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace)
+    {
+        if (Groups != 1)
+            throw new ArgumentException($"'{trace.Widened}' feeds grouped convolution '{Name}' (groups={Groups}), which cannot take extra input channels without breaking its groups.");
+        trace.Grow($"{Name}.weight", axis: 1, input.New);
+        return null;
     }
 
     internal override TextCall ToText(LayerWriter writer) =>

@@ -1,4 +1,4 @@
-// The fully connected layer kind: description, text form and module.
+// The fully connected layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -37,6 +37,12 @@ public sealed record DenseLayer(string Name, int Units, bool Bias = true) : Laye
     {
         call.Expect(1, ["the number of units"], "bias");
         return new DenseLayer(call.Name, call.Int(0), call.Bool("bias", true));
+    }
+
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace)
+    {
+        trace.Grow($"{Name}.weight", axis: 1, input.New);
+        return null;
     }
 
     internal override TextCall ToText(LayerWriter writer) => new TextCall("dense").Add(Units).Option("bias", Bias, true);

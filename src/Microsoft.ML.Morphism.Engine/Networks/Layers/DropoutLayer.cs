@@ -1,4 +1,4 @@
-// The dropout layer kind: description, text form and module.
+// The dropout layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -26,6 +26,9 @@ public sealed record DropoutLayer(string Name, double Rate) : Layer(Name), ILaye
         call.Expect(1, ["the dropout rate"]);
         return new DropoutLayer(call.Name, call.Double(0));
     }
+
+    // Per value: the new channels pass through.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace) => input;
 
     internal override TextCall ToText(LayerWriter writer) => new TextCall("dropout").Add(Rate);
 }

@@ -1,4 +1,4 @@
-// The flatten layer kind (C×H×W to a vector of C·H·W): description, text form and module.
+// The flatten layer kind (C×H×W to a vector of C·H·W): description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -27,6 +27,13 @@ public sealed record FlattenLayer(string Name) : Layer(Name), ILayerText
     {
         call.ExpectNoArguments();
         return new FlattenLayer(call.Name);
+    }
+
+    // Channel c ≥ C becomes features c·H·W ..., after the old ones.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace)
+    {
+        var shape = trace.Network.Shapes[Name].Input;
+        return input.Times(shape.Height * shape.Width);
     }
 
     internal override TextCall ToText(LayerWriter writer) => new("flatten");

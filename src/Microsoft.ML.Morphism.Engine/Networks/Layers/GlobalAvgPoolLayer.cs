@@ -1,4 +1,4 @@
-// The global average pooling layer kind (C×H×W to a vector of C): description, text form and module.
+// The global average pooling layer kind (C×H×W to a vector of C): description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -25,6 +25,9 @@ public sealed record GlobalAvgPoolLayer(string Name) : Layer(Name), ILayerText
         call.ExpectNoArguments();
         return new GlobalAvgPoolLayer(call.Name);
     }
+
+    // Channel c becomes feature c: the new channels pass through.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace) => input;
 
     internal override TextCall ToText(LayerWriter writer) => new("gap");
 }

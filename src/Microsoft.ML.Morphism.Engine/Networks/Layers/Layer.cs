@@ -10,7 +10,7 @@ namespace Microsoft.ML.Morphism.Networks;
 /// <remarks>
 /// A layer kind is one file: the record (settings, <see cref="Validate"/>, <see cref="InferShape"/>,
 /// <see cref="Parameters"/>), its text form (<see cref="ILayerText"/> reads it, <see cref="ToText"/> writes
-/// it), its width-morph rule (<c>WidenInput</c>) and, next to the record, the TorchSharp module that
+/// it), its width-morph rule (<see cref="WidenInput"/>) and, next to the record, the TorchSharp module that
 /// runs it (a <c>LayerModule&lt;TLayer&gt;</c>). The <see cref="JsonDerivedTypeAttribute"/> list below is the
 /// one registration: the text form and the module factory find the kinds through it.
 /// </remarks>
@@ -47,6 +47,22 @@ public abstract record Layer(string Name)
 
     /// <summary>This layer in the network text form, without its name and <c>*</c> mark (the text form adds those).</summary>
     internal abstract TextCall ToText(LayerWriter writer);
+
+    /// <summary>
+    /// The width morph's rule for this kind: <paramref name="input"/> gains channels (or features), appended
+    /// after the old ones, whose outgoing weights must be zero. Records through <paramref name="trace"/> the
+    /// parameters that grow, and returns how the output grows, or null when this layer absorbs the new
+    /// channels (its new input weights are zero, so its output does not change).
+    /// </summary>
+    internal abstract Widening? WidenInput(Widening input, IWidenTrace trace);
+
+    /// <summary>
+    /// The width morph's rule for blobs this layer reads besides its input (a skip's source): called for every
+    /// layer once the new channels were followed; by default nothing grows.
+    /// </summary>
+    internal virtual void WidenSources(IWidenTrace trace)
+    {
+    }
 
     private protected ArgumentException Invalid(string message) => new($"Layer '{Name}': {message}");
 

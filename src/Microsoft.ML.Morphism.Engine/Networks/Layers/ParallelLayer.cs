@@ -1,4 +1,4 @@
-// The parallel block layer kind (branches on the same input, outputs summed): description, text form and module.
+// The parallel block layer kind (branches on the same input, outputs summed): description, text form, width-morph rule and module.
 using System.Collections.Immutable;
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
@@ -49,6 +49,20 @@ public sealed record ParallelLayer(string Name, ImmutableArray<ImmutableArray<La
 
     internal override TextCall ToText(LayerWriter writer) =>
         Branches.Aggregate(new TextCall("parallel"), (call, branch) => call.Add(writer.Sequence(branch), afterBar: true));
+
+    // Every branch follows the new channels; they must end alike, since the branch outputs are summed.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace)
+    {
+        var ends = Branches.Select(branch => trace.Follow(branch, input)).ToList();
+        if (ends.All(e => e is null))
+            return null;
+        if (ends.Any(e => e is null) || ends.Distinct().Count() > 1)
+        {
+            int passing = ends.FindIndex(e => e is not null) + 1;
+            throw new ArgumentException($"branch {passing} of parallel block '{Name}' passes the new units of '{trace.Widened}' to the block output while another branch absorbs them, so the summed branch outputs would no longer match.");
+        }
+        return ends[0];
+    }
 
     /// <inheritdoc/>
     public bool Equals(ParallelLayer? other) =>

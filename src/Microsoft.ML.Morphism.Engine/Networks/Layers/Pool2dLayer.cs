@@ -1,4 +1,4 @@
-// The max and average pooling layer kind: description, text form and module.
+// The max and average pooling layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -45,6 +45,9 @@ public sealed record Pool2dLayer(string Name, PoolKind Pool, int KernelSize, int
         int kernel = call.Int(0);
         return new Pool2dLayer(call.Name, call.Keyword == "maxpool" ? PoolKind.Max : PoolKind.Average, kernel, call.Int("stride", kernel), call.Int("pad", 0));
     }
+
+    // Per channel: the new channels pass through.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace) => input;
 
     internal override TextCall ToText(LayerWriter writer) =>
         new TextCall(DefaultNamePrefix).Add(KernelSize).Option("stride", Stride, KernelSize).Option("pad", Padding, 0);

@@ -1,4 +1,4 @@
-// The skip (residual) connection layer kind: description, text form and module.
+// The skip (residual) connection layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -44,6 +44,20 @@ public sealed record SkipLayer(string Name, string From) : Layer(Name), ILayerTe
     {
         call.Expect(1, ["the name of its source layer"]);
         return new SkipLayer(call.Name, call.Word(0));
+    }
+
+    // The skip adds its projection to a widened input: the projection needs zero rows for the new channels.
+    internal override Widening? WidenInput(Widening input, IWidenTrace trace)
+    {
+        trace.Grow($"{Name}.weight", axis: 0, input.New);
+        return input;
+    }
+
+    // Its source grew: the projection needs zero columns for the new channels.
+    internal override void WidenSources(IWidenTrace trace)
+    {
+        if (trace.TopLevelBlob(From) is { } source)
+            trace.Grow($"{Name}.weight", axis: 1, source.New);
     }
 
     internal override TextCall ToText(LayerWriter writer) => new TextCall("skip").Add(From);
