@@ -135,6 +135,9 @@ internal sealed class LayerCall(TextCall call, Func<int, string, Exception> erro
     /// <summary>The layer's name: its label, or "" for a default name.</summary>
     public string Name => Call.Label ?? "";
 
+    /// <summary><see cref="Name"/>, for a kind written without arguments (<c>relu</c>, <c>gap</c>); throws when the call has parentheses.</summary>
+    public string NameWithoutArguments() => Call.HasParentheses ? throw Error($"'{Keyword}' takes no arguments") : Name;
+
     /// <summary>The branches <c>(a b | c)</c>, read as layer sequences.</summary>
     public ImmutableArray<ImmutableArray<Layer>> Layers() => [.. Branches().Select(sequence)];
 }

@@ -46,11 +46,7 @@ public sealed record ActivationLayer(string Name, ActivationKind Activation, boo
 
     static IReadOnlyList<string> ILayerText.Keywords { get; } = [.. Every("").Select(layer => layer.Keyword)];
 
-    static Layer ILayerText.Read(LayerCall call)
-    {
-        call.ExpectNoArguments();
-        return Every(call.Name).First(layer => layer.Keyword == call.Keyword);
-    }
+    static Layer ILayerText.Read(LayerCall call) => Every(call.NameWithoutArguments()).First(layer => layer.Keyword == call.Keyword);
 
     // Every kind, plain then parametric: one layer per keyword.
     private static IEnumerable<ActivationLayer> Every(string name) =>

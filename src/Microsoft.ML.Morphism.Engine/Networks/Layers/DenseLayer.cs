@@ -1,6 +1,5 @@
 // The fully connected layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,7 +1,5 @@
 // The dropout layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Networks;

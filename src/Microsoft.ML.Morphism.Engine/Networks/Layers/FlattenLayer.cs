@@ -1,7 +1,5 @@
 // The flatten layer kind (C×H×W to a vector of C·H·W): description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Networks;
@@ -23,11 +21,7 @@ public sealed record FlattenLayer(string Name) : Layer(Name), ILayerText
 
     static IReadOnlyList<string> ILayerText.Keywords => ["flatten"];
 
-    static Layer ILayerText.Read(LayerCall call)
-    {
-        call.ExpectNoArguments();
-        return new FlattenLayer(call.Name);
-    }
+    static Layer ILayerText.Read(LayerCall call) => new FlattenLayer(call.NameWithoutArguments());
 
     // Channel c ≥ C becomes features c·H·W ..., after the old ones.
     internal override Widening? WidenInput(Widening input, IWidenTrace trace)

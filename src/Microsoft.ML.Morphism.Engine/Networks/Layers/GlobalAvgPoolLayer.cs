@@ -1,7 +1,5 @@
 // The global average pooling layer kind (C×H×W to a vector of C): description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Networks;
@@ -20,11 +18,7 @@ public sealed record GlobalAvgPoolLayer(string Name) : Layer(Name), ILayerText
 
     static IReadOnlyList<string> ILayerText.Keywords => ["gap"];
 
-    static Layer ILayerText.Read(LayerCall call)
-    {
-        call.ExpectNoArguments();
-        return new GlobalAvgPoolLayer(call.Name);
-    }
+    static Layer ILayerText.Read(LayerCall call) => new GlobalAvgPoolLayer(call.NameWithoutArguments());
 
     // Channel c becomes feature c: the new channels pass through.
     internal override Widening? WidenInput(Widening input, IWidenTrace trace) => input;

@@ -1,8 +1,6 @@
 // The parallel block layer kind (branches on the same input, outputs summed): description, text form, width-morph rule and module.
 using System.Collections.Immutable;
 using Microsoft.ML.Morphism.Modules;
-using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Networks;

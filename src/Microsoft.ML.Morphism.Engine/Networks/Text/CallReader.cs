@@ -31,13 +31,6 @@ internal class CallReader(TextCall call, Func<int, string, Exception> error)
     /// <summary>An error at the value of option <paramref name="key"/> (which must be given).</summary>
     public Exception Error(string key, string problem) => error(_options[key].ValueStart, problem);
 
-    /// <summary>Throws unless the call has no parentheses (<c>relu</c>, <c>gap</c>).</summary>
-    public void ExpectNoArguments()
-    {
-        if (call.HasParentheses)
-            throw Error($"'{Keyword}' takes no arguments");
-    }
-
     /// <summary>
     /// Checks the arguments: the first <paramref name="required"/> of the <paramref name="positional"/> values
     /// (described for messages, e.g. "the kernel size") are required, the rest optional; then <c>key=value</c>
