@@ -1,3 +1,4 @@
+// NetworkModule: every registered layer kind runs, forward matches TorchSharp's own layers, weights read back, P-activations clamp, bad inputs are rejected.
 using System.Reflection;
 using System.Text.Json.Serialization;
 using Microsoft.ML.Morphism.Modules;

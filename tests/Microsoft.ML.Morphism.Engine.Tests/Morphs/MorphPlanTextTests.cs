@@ -1,3 +1,4 @@
+// The plan text form: round trips, flexible separators, and errors that name the step and what is wrong.
 using System.Diagnostics;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
