@@ -14,9 +14,8 @@ namespace Microsoft.ML.Morphism.Modules;
 /// </summary>
 public sealed class NetworkModule : nn.Module<Tensor, Tensor>
 {
-    private readonly Dictionary<string, nn.Module<Tensor, Tensor>> _modules = new(StringComparer.Ordinal);
-    private readonly List<PActivationModule> _pActivations = [];
-    private readonly HashSet<string> _skipSources;
+    private readonly Dictionary<string, LayerModule> _modules = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _sources;
 
     /// <summary>Builds the module; the weights are validated against the description first.</summary>
     public NetworkModule(NetworkDescription network, NetworkWeights weights, Device? device = null) : base("network")
@@ -28,30 +27,20 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         Precision = weights.Precision;
         Device = device ?? CPU;
         DType = weights.Precision == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-        _skipSources = network.AllLayers().OfType<SkipLayer>().Select(s => s.From).ToHashSet(StringComparer.Ordinal);
         var convolutions = ConvolutionNumerics.ConvolutionsOf(network).ToDictionary(c => c.Layer, c => c.Shape, StringComparer.Ordinal);
         // Before the first convolution of this network runs: libtorch must compute its float32 convs right on this CPU.
         if (DType == ScalarType.Float32 && Device.type == DeviceType.CPU && convolutions.Count > 0)
             ConvolutionNumerics.EnsureVerified(convolutions.Select(c => (c.Key, c.Value)));
 
+        // Every layer's module, nested ones included, registered flat under the layer name: parameters are "conv1.weight", ...
+        var build = new ModuleBuild(weights, DType, Device, convolutions);
         foreach (var layer in network.AllLayers())
         {
-            nn.Module<Tensor, Tensor>? module = layer switch
-            {
-                Conv2dLayer conv => new ConvModule(conv, convolutions[conv.Name], weights, DType, Device),
-                DenseLayer dense => new DenseModule(dense, weights, DType, Device),
-                BatchNormLayer bn => new BatchNormModule(bn, weights, DType, Device),
-                ActivationLayer { Parametric: true } act => new PActivationModule(act, weights, DType, Device),
-                SkipLayer skip => new SkipModule(skip, convolutions.GetValueOrDefault(skip.Name), weights, DType, Device),
-                _ => null,
-            };
-            if (module is null)
-                continue;
+            var module = LayerModule.Create(layer, build);
             register_module(layer.Name, module);
             _modules[layer.Name] = module;
-            if (module is PActivationModule p)
-                _pActivations.Add(p);
         }
+        _sources = _modules.Values.SelectMany(m => m.Sources).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>The description this module runs.</summary>
@@ -89,19 +78,19 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         if (input.dtype != DType)
             throw new ArgumentException($"The network runs in {DType} but the input is {input.dtype}.");
 
-        var blobs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        if (_skipSources.Contains(SkipLayer.NetworkInput))
-            blobs[SkipLayer.NetworkInput] = input;
+        var pass = new NetworkPass(_modules, capture, RandomSource);
+        if (_sources.Contains(SkipLayer.NetworkInput))
+            pass.Blobs[SkipLayer.NetworkInput] = input;
         var x = input;
-        captured = null;
         foreach (var layer in Network.Layers)
         {
-            x = Apply(layer, x, blobs, capture, ref captured);
-            if (_skipSources.Contains(layer.Name))
-                blobs[layer.Name] = x;
-            if (captured is not null)
+            x = pass.Run(layer, x);
+            if (_sources.Contains(layer.Name))
+                pass.Blobs[layer.Name] = x;
+            if (pass.Captured is not null)
                 break;
         }
+        captured = pass.Captured;
         return x;
     }
 
@@ -134,53 +123,12 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
     /// <summary>Clamps every P-activation's a into [0, 1]; call after each optimizer step.</summary>
     public void ClampActivations()
     {
-        foreach (var p in _pActivations)
-            p.Clamp();
+        foreach (var module in _modules.Values)
+            module.Constrain();
     }
 
     /// <summary>The current a of every P-activation, by layer name.</summary>
     public IReadOnlyDictionary<string, double> ActivationLinearity() =>
         named_parameters().Where(p => p.name.EndsWith(".a", StringComparison.Ordinal))
             .ToDictionary(p => p.name[..^2], p => p.parameter.to(ScalarType.Float64).item<double>());
-
-    private Tensor Apply(Layer layer, Tensor x, Dictionary<string, Tensor> blobs, string? capture, ref Tensor? captured)
-    {
-        var y = layer is ParallelLayer parallel ? Sum(parallel, x, blobs, capture, ref captured) : Apply(layer, x, blobs);
-        if (layer.Name == capture)
-            captured = y;
-        return y;
-    }
-
-    private Tensor Apply(Layer layer, Tensor x, Dictionary<string, Tensor> blobs) => layer switch
-    {
-        ActivationLayer { Parametric: false } act => Activations.Apply(act.Activation, x),
-        Pool2dLayer { Pool: PoolKind.Max } p => nn.functional.max_pool2d(x, [p.KernelSize], [p.Stride], [p.Padding]),
-        Pool2dLayer p => nn.functional.avg_pool2d(x, [p.KernelSize], [p.Stride], [p.Padding]),
-        GlobalAvgPoolLayer => x.mean([2, 3]),
-        DropoutLayer d => Dropout(x, d.Rate),
-        FlattenLayer => x.flatten(1),
-        SkipLayer skip => x.add(_modules[skip.Name].forward(blobs[skip.From])),
-        _ => _modules[layer.Name].forward(x),
-    };
-
-    private Tensor Dropout(Tensor x, double rate)
-    {
-        if (!training || rate == 0)
-            return x;
-        var keep = rand(x.shape, x.dtype, x.device, generator: RandomSource).ge_(rate);
-        return x.mul(keep).div_(1 - rate);
-    }
-
-    private Tensor Sum(ParallelLayer parallel, Tensor x, Dictionary<string, Tensor> blobs, string? capture, ref Tensor? captured)
-    {
-        Tensor? sum = null;
-        foreach (var branch in parallel.Branches)
-        {
-            var y = x;
-            foreach (var layer in branch)
-                y = Apply(layer, y, blobs, capture, ref captured);
-            sum = sum is null ? y : sum.add(y);
-        }
-        return sum!;
-    }
 }

@@ -1,6 +1,5 @@
 // The parallel subnet morph: a conv (or dense) layer G becomes a block of branches F1 + F2 = G.
 using System.Collections.Immutable;
-using System.Globalization;
 using Microsoft.ML.Morphism.Networks;
 
 namespace Microsoft.ML.Morphism.Morphs;
@@ -17,12 +16,16 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// </summary>
 /// <param name="Layer">The convolution or dense layer G to split into branches.</param>
 /// <param name="KernelSize">The new branch's kernel size (default 1; K′ − K must be even; 1 for dense layers).</param>
-public sealed record AddBranchStep(string Layer, int KernelSize = 1) : MorphStep
+public sealed record AddBranchStep(string Layer, int KernelSize = 1) : MorphStep, IStepText
 {
+    static MorphStep IStepText.Read(CallReader call)
+    {
+        call.Expect(1, ["the layer to split", "the branch kernel size"]);
+        return new AddBranchStep(call.Word(0), call.Count == 2 ? call.Int(1) : 1);
+    }
+
     /// <inheritdoc/>
-    public override string ToString() => KernelSize == 1
-        ? $"branch({Layer})"
-        : string.Create(CultureInfo.InvariantCulture, $"branch({Layer}, {KernelSize})");
+    public override string ToString() => Print(KernelSize == 1 ? NewCall().Add(Layer) : NewCall().Add(Layer).Add(KernelSize));
 
     /// <inheritdoc/>
     protected override MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context)

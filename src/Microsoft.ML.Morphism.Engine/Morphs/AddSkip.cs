@@ -13,10 +13,16 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// </summary>
 /// <param name="From">The source: a top-level layer before <paramref name="To"/>, or <c>"input"</c>.</param>
 /// <param name="To">The top-level layer after whose output the projection is added.</param>
-public sealed record AddSkipStep(string From, string To) : MorphStep
+public sealed record AddSkipStep(string From, string To) : MorphStep, IStepText
 {
+    static MorphStep IStepText.Read(CallReader call)
+    {
+        call.Expect(2, ["the source layer", "the layer it is added after"]);
+        return new AddSkipStep(call.Word(0), call.Word(1));
+    }
+
     /// <inheritdoc/>
-    public override string ToString() => $"skip({From}, {To})";
+    public override string ToString() => Print(NewCall().Add(From).Add(To));
 
     /// <inheritdoc/>
     protected override MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context)

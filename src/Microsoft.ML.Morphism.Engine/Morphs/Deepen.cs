@@ -1,6 +1,4 @@
 // The depth morph: split a conv/dense layer into itself, a P-activation at the identity and a new layer, exactly.
-using System.Globalization;
-using System.Text;
 using Microsoft.ML.Morphism.Networks;
 using Microsoft.ML.Morphism.Solvers;
 using static TorchSharp.torch;
@@ -41,7 +39,7 @@ public enum DeepenMethod
 /// <param name="Activation">The inserted activation's kind; null takes the kind of the first activation after G in its sequence (before the next conv/dense), else ReLU.</param>
 /// <param name="Method">How the two filters are chosen.</param>
 public sealed record DeepenStep(string After, int KernelSize = 1, int? Width = null, ActivationKind? Activation = null,
-    DeepenMethod Method = DeepenMethod.NetMorph) : MorphStep
+    DeepenMethod Method = DeepenMethod.NetMorph) : MorphStep, IStepText
 {
     /// <summary>The solver report's method name for NetMorph's dense exact factorisation.</summary>
     public const string NetMorphDenseMethod = "netmorph-dense";
@@ -72,18 +70,15 @@ public sealed record DeepenStep(string After, int KernelSize = 1, int? Width = n
     }
 
     /// <inheritdoc/>
-    public override string ToString()
+    public override string ToString() =>
+        Print(NewCall().Add(After).Option("kernel", KernelSize, 1).Option("width", Width, null).Option("activation", Activation, null)
+            .Option("method", Method, DeepenMethod.NetMorph));
+
+    static MorphStep IStepText.Read(CallReader call)
     {
-        var text = new StringBuilder("deepen(").Append(After);
-        if (KernelSize != 1)
-            text.Append(CultureInfo.InvariantCulture, $", kernel={KernelSize}");
-        if (Width is { } width)
-            text.Append(CultureInfo.InvariantCulture, $", width={width}");
-        if (Activation is { } activation)
-            text.Append(", activation=").Append(activation.ToString().ToLowerInvariant());
-        if (Method != DeepenMethod.NetMorph)
-            text.Append(", method=").Append(Method.ToString().ToLowerInvariant());
-        return text.Append(')').ToString();
+        call.Expect(1, ["the layer to deepen"], "kernel", "width", "activation", "method");
+        return new DeepenStep(call.Word(0), call.Int("kernel", 1), call.Int("width"), call.Enum<ActivationKind>("activation"),
+            call.Enum<DeepenMethod>("method") ?? DeepenMethod.NetMorph);
     }
 
     private (LayerLocation Location, Layer Layer) FindLayer(NetworkDescription network)

@@ -1,5 +1,4 @@
 // The kernel-size morph: a K×K convolution becomes K′×K′ by zero-padding its kernel, centred.
-using System.Globalization;
 using Microsoft.ML.Morphism.Networks;
 
 namespace Microsoft.ML.Morphism.Morphs;
@@ -13,10 +12,16 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// </summary>
 /// <param name="Layer">The convolution whose kernel grows.</param>
 /// <param name="NewKernelSize">The new kernel size K′ &gt; K, with K′ − K even so the old kernel stays centred.</param>
-public sealed record EnlargeKernelStep(string Layer, int NewKernelSize) : MorphStep
+public sealed record EnlargeKernelStep(string Layer, int NewKernelSize) : MorphStep, IStepText
 {
+    static MorphStep IStepText.Read(CallReader call)
+    {
+        call.Expect(2, ["the convolution", "the new kernel size"]);
+        return new EnlargeKernelStep(call.Word(0), call.Int(1));
+    }
+
     /// <inheritdoc/>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"kernel({Layer}, {NewKernelSize})");
+    public override string ToString() => Print(NewCall().Add(Layer).Add(NewKernelSize));
 
     /// <inheritdoc/>
     protected override MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context)

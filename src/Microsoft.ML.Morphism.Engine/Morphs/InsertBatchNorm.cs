@@ -16,10 +16,16 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// Plan text form: <c>bn(conv2)</c>.
 /// </summary>
 /// <param name="After">The layer whose output the new BatchNorm normalises.</param>
-public sealed record InsertBatchNormStep(string After) : MorphStep
+public sealed record InsertBatchNormStep(string After) : MorphStep, IStepText
 {
+    static MorphStep IStepText.Read(CallReader call)
+    {
+        call.Expect(1, ["the layer to normalise after"]);
+        return new InsertBatchNormStep(call.Word(0));
+    }
+
     /// <inheritdoc/>
-    public override string ToString() => $"bn({After})";
+    public override string ToString() => Print(NewCall().Add(After));
 
     /// <inheritdoc/>
     protected override MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context)

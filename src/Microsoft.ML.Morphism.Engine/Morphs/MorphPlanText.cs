@@ -1,12 +1,22 @@
-// The plan text form: parsing "deepen(conv2) widen(conv1, 32) kernel(conv2, 5)" into steps.
-using System.Globalization;
-using System.Text.RegularExpressions;
+// The plan text form: "deepen(conv2) widen(conv1, 32) kernel(conv2, 5)" read with the shared call grammar, each step reading its own call.
+using System.Reflection;
+using System.Text.Json.Serialization;
 using Microsoft.ML.Morphism.Networks;
 
 namespace Microsoft.ML.Morphism.Morphs;
 
 public sealed partial class MorphPlan
 {
+    /// <summary>Plan text separates arguments with a comma and a space: <c>widen(conv1, 32)</c>.</summary>
+    internal const string Comma = ", ";
+
+    // The steps registered on MorphStep (its [JsonDerivedType] list) by type, with their names: the JSON name is the text name.
+    private static readonly Dictionary<Type, string> StepNames = typeof(MorphStep).GetCustomAttributes<JsonDerivedTypeAttribute>(inherit: false)
+        .ToDictionary(a => a.DerivedType, a => a.TypeDiscriminator as string ?? throw new InvalidOperationException($"{a.DerivedType.Name} has no JSON name."));
+
+    // Name -> reader.
+    private static readonly Dictionary<string, Func<CallReader, MorphStep>> StepReaders = KindReaders();
+
     /// <summary>
     /// Parses the plan text form (what <see cref="ToString"/> prints): steps separated by white space
     /// (commas or semicolons between steps are also accepted), each <c>name(arguments)</c>:
@@ -18,6 +28,7 @@ public sealed partial class MorphPlan
     /// skip(from, to)
     /// bn(after)
     /// </code>
+    /// The grammar is the network text's (<see cref="CallParser"/>, linear time), with flat arguments.
     /// </summary>
     /// <exception cref="FormatException">
     /// The text does not follow the grammar; the message names the step and what is wrong with it
@@ -27,135 +38,103 @@ public sealed partial class MorphPlan
     {
         ArgumentNullException.ThrowIfNull(text);
         var plan = new MorphPlan();
-        int position = 0;
-        foreach (Match match in StepPattern().Matches(text))
+        int stepStart = 0;
+        // Steps have flat arguments: one level of parentheses.
+        var parser = new CallParser(text, maxDepth: 1, e => SyntaxError(e, plan.Steps.Count + 1, stepStart, text));
+        while (true)
         {
-            var between = text[position..match.Index];
-            if (between.Trim(Separators).Length > 0)
-                throw Unparsed(between, position, plan.Steps.Count, text);
-            plan.Add(ParseStep(match.Groups["name"].Value, match.Groups["args"].Value, plan.Steps.Count + 1, match.Value, text));
-            position = match.Index + match.Length;
+            while (parser.TrySkip(',') || parser.TrySkip(';'))
+            {
+            }
+            if (parser.AtEnd)
+                break;
+            stepStart = parser.Position;
+            if (!parser.NextIsAtom || !IsName(parser.NextToken()))
+                throw NotAStep(parser, plan.Steps.Count, text);
+            var call = parser.Call();
+            if (!call.HasParentheses)
+                throw MissingParentheses(call, plan.Steps.Count + 1, text);
+            plan.Add(ReadStep(call, plan.Steps.Count + 1, text));
         }
-        if (text[position..].Trim(Separators).Length > 0)
-            throw Unparsed(text[position..], position, plan.Steps.Count, text);
         if (plan.Steps.Count == 0)
             throw new FormatException("Morph plan text has no steps; e.g. \"deepen(conv2) widen(conv1, 32)\".");
         return plan;
     }
 
-    private static readonly char[] Separators = [' ', '\t', '\r', '\n', ',', ';'];
+    /// <summary>The plan text name of a step type (its JSON name).</summary>
+    internal static string StepName(Type step) => StepNames[step];
 
-    /// <summary>
-    /// Says what is wrong with text between (or after) the steps that parsed: a step that lacks a parenthesis or
-    /// its name, or something that is no step at all.
-    /// </summary>
-    private static FormatException Unparsed(string raw, int start, int stepsBefore, string text)
+    private static MorphStep ReadStep(TextCall call, int number, string text)
     {
-        var segment = raw.Trim(Separators);
-        int open = segment.IndexOf('('), close = segment.IndexOf(')');
-        string? problem =
-            open == 0 ? "missing the morph name before '('"
-            : open > 0 && (close < 0 || close < open) ? "missing ')'"
-            : open > 0 && segment.IndexOf('(', open + 1) is var nested and >= 0 && nested < close ? "parentheses inside the arguments"
-            : open < 0 && close > 0 ? "missing '(' after the morph name"
-            : open < 0 && close < 0 && NamePattern().IsMatch(segment) ? $"missing '(' and ')': each step is name(arguments), e.g. {Quote(segment, 40)}(conv1)"
-            : null;
-        if (problem is not null)
-            return new FormatException($"Morph plan text, step {stepsBefore + 1} '{Quote(segment)}': {problem}.{Context(segment, text)}");
-        // Not a step at all: an extra ')', a stray symbol.
-        var where = stepsBefore == 0 ? "before the first step" : $"after step {stepsBefore}";
-        var what = close == 0 ? "unmatched ')'" : $"unexpected '{Quote(segment)}'";
-        return new FormatException($"Morph plan text, {where} (position {start + raw.IndexOf(segment[0]) + 1}): {what}.{Context(segment, text)}");
+        FormatException Error(string problem) => StepError(number, call.Text, problem, text);
+        if (call.Key is not null || call.Label is not null || call.Marked)
+            throw Error("a step is name(arguments), with no 'label:', 'key=' or '*'");
+        if (!StepReaders.TryGetValue(call.Name, out var read))
+            throw Error($"unknown morph; known: {string.Join(", ", StepReaders.Keys)}");
+        return read(new CallReader(call, (_, problem) => Error(problem)));
     }
 
-    /// <summary>At most <paramref name="limit"/> characters of user text, marked when cut.</summary>
-    private static string Quote(string value, int limit = 80) => value.Length <= limit ? value : value[..(limit - 3)] + "...";
+    private static FormatException StepError(int number, string step, string problem, string text) =>
+        new($"Morph plan text, step {number} '{TextQuote.Of(step)}': {problem}.{Context(step, text)}");
+
+    // A syntax error inside step `number`, which starts at `start`.
+    private static FormatException SyntaxError(SyntaxError error, int number, int start, string text) => error.Problem switch
+    {
+        SyntaxProblem.TooDeep => StepError(number, StepText(text, start), "parentheses inside the arguments", text),
+        _ => StepError(number, StepText(text, start), error.Message, text),
+    };
+
+    // Something that cannot start a step: a parenthesis, a symbol.
+    private static FormatException NotAStep(CallParser parser, int stepsBefore, string text)
+    {
+        int position = parser.Position;
+        if (parser.NextToken() == "(")
+            return StepError(stepsBefore + 1, StepText(text, position), "missing the morph name before '('", text);
+        var where = stepsBefore == 0 ? "before the first step" : $"after step {stepsBefore}";
+        return new FormatException($"Morph plan text, {where} (position {position + 1}): {parser.UnexpectedMessage()}.{Context(parser.NextToken(), text)}");
+    }
+
+    // A name with no '(' after it: "widen conv1, 32)" lacks the '(', "widen" alone both parentheses.
+    private static FormatException MissingParentheses(TextCall call, int number, string text)
+    {
+        int next = text.IndexOfAny(['(', ')'], call.End);
+        return next >= 0 && text[next] == ')'
+            ? StepError(number, text[call.Start..(next + 1)], "missing '(' after the morph name", text)
+            : StepError(number, call.Text, $"missing '(' and ')': each step is name(arguments), e.g. {TextQuote.Of(call.Name, 40)}(conv1)", text);
+    }
+
+    // The text of the step starting at `start`: up to the ')' that closes its first '(', or to the end.
+    private static string StepText(string text, int start)
+    {
+        int depth = 0;
+        for (int i = start; i < text.Length; i++)
+        {
+            if (text[i] == '(')
+                depth++;
+            else if (text[i] == ')' && --depth <= 0)
+                return text[start..(i + 1)];
+        }
+        return text[start..].TrimEnd();
+    }
 
     /// <summary>The whole plan text (quoted), when the message did not already quote all of it.</summary>
     private static string Context(string quoted, string text) =>
-        quoted.Trim() == text.Trim() ? "" : $" Plan: \"{Quote(text.Trim())}\"";
+        quoted.Trim() == text.Trim() ? "" : $" Plan: \"{TextQuote.Of(text.Trim())}\"";
 
-    private static MorphStep ParseStep(string name, string argumentText, int stepNumber, string stepText, string text)
+    private static bool IsName(string token) => (char.IsAsciiLetter(token[0]) || token[0] == '_') && token.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    private static Dictionary<string, Func<CallReader, MorphStep>> KindReaders()
     {
-        var positional = new List<string>();
-        var named = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var raw in argumentText.Split(',', StringSplitOptions.TrimEntries))
+        var readers = new Dictionary<string, Func<CallReader, MorphStep>>(StringComparer.Ordinal);
+        var readerOf = typeof(MorphPlan).GetMethod(nameof(ReaderOf), BindingFlags.NonPublic | BindingFlags.Static)!;
+        foreach (var step in StepNames.Keys)
         {
-            if (raw.Length == 0)
-                throw Error("an empty argument");
-            int equals = raw.IndexOf('=');
-            if (equals < 0)
-            {
-                if (named.Count > 0)
-                    throw Error($"positional argument '{Quote(raw)}' after a named one");
-                positional.Add(raw);
-            }
-            else if (!named.TryAdd(raw[..equals].Trim(), raw[(equals + 1)..].Trim()))
-            {
-                throw Error($"'{Quote(raw[..equals].Trim())}' given twice");
-            }
+            if (!step.IsAssignableTo(typeof(IStepText)))
+                throw new InvalidOperationException($"Morph step {step.Name} has no text form: it must implement {nameof(IStepText)}.");
+            readers.Add(StepName(step), (Func<CallReader, MorphStep>)readerOf.MakeGenericMethod(step).Invoke(null, null)!);
         }
-
-        FormatException Error(string problem) =>
-            new($"Morph plan text, step {stepNumber} '{Quote(stepText)}': {problem}.{Context(stepText, text)}");
-
-        // "widen(conv1 32)": an argument with a space inside is two arguments without the ',' between them.
-        string? MissingComma(string value) =>
-            value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is { Length: > 1 } parts
-                ? $"expected ',' between '{Quote(parts[0])}' and '{Quote(parts[1])}'"
-                : null;
-
-        void Expect(int min, int max, params string[] keys)
-        {
-            if (positional.Count < min || positional.Count > max)
-            {
-                throw Error(positional.Select(MissingComma).FirstOrDefault(p => p is not null)
-                    ?? (min == max ? $"expected {min} positional argument(s), got {positional.Count}" : $"expected {min} to {max} positional arguments, got {positional.Count}"));
-            }
-            foreach (var key in named.Keys.Where(k => !keys.Contains(k)))
-                throw Error($"unknown option '{Quote(key)}'" + (keys.Length > 0 ? $"; valid: {string.Join(", ", keys)}" : ""));
-        }
-
-        int Int(string value, string what) =>
-            int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int result) ? result
-            : throw Error(MissingComma(value) ?? $"{what} must be an integer, got '{Quote(value)}'");
-
-        TEnum Enum<TEnum>(string value, string what) where TEnum : struct, Enum =>
-            System.Enum.TryParse<TEnum>(value, ignoreCase: true, out var result) && System.Enum.IsDefined(result) ? result
-            : throw Error(MissingComma(value) ?? $"{what} must be one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{Quote(value)}'");
-
-        switch (name)
-        {
-            case "deepen":
-                Expect(1, 1, "kernel", "width", "activation", "method");
-                return new DeepenStep(positional[0],
-                    named.TryGetValue("kernel", out var k) ? Int(k, "kernel") : 1,
-                    named.TryGetValue("width", out var w) ? Int(w, "width") : null,
-                    named.TryGetValue("activation", out var a) ? Enum<ActivationKind>(a, "activation") : null,
-                    named.TryGetValue("method", out var m) ? Enum<DeepenMethod>(m, "method") : DeepenMethod.NetMorph);
-            case "widen":
-                Expect(2, 2);
-                return new WidenStep(positional[0], Int(positional[1], "the new width"));
-            case "kernel":
-                Expect(2, 2);
-                return new EnlargeKernelStep(positional[0], Int(positional[1], "the new kernel size"));
-            case "branch":
-                Expect(1, 2);
-                return new AddBranchStep(positional[0], positional.Count == 2 ? Int(positional[1], "the branch kernel size") : 1);
-            case "skip":
-                Expect(2, 2);
-                return new AddSkipStep(positional[0], positional[1]);
-            case "bn":
-                Expect(1, 1);
-                return new InsertBatchNormStep(positional[0]);
-            default:
-                throw Error("unknown morph; known: deepen, widen, kernel, branch, skip, bn");
-        }
+        return readers;
     }
 
-    [GeneratedRegex(@"(?<name>[A-Za-z_][A-Za-z0-9_]*)\s*\((?<args>[^()]*)\)")]
-    private static partial Regex StepPattern();
-
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex NamePattern();
+    private static Func<CallReader, MorphStep> ReaderOf<TStep>() where TStep : MorphStep, IStepText => TStep.Read;
 }

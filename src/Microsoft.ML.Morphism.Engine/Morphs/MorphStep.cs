@@ -11,6 +11,11 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// Invalid requests (unknown layer, shrinking, a layer kind the morph does not apply to, ...) throw
 /// an <see cref="ArgumentException"/> naming the layer and the valid choices.
 /// </summary>
+/// <remarks>
+/// A morph is one file: the step record (its <see cref="ApplyCore"/>, its plan text: <see cref="IStepText"/>
+/// reads it, <see cref="ToString"/> writes it) and its fluent <see cref="MorphPlan"/> method. The
+/// <see cref="JsonDerivedTypeAttribute"/> list below is the one registration; its names are the text names.
+/// </remarks>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "morph")]
 [JsonDerivedType(typeof(DeepenStep), "deepen")]
 [JsonDerivedType(typeof(WidenStep), "widen")]
@@ -47,8 +52,24 @@ public abstract record MorphStep
     /// <summary>The plan text form of this step, e.g. <c>deepen(conv2, kernel=3)</c>.</summary>
     public abstract override string ToString();
 
+    /// <summary>This step's call in the plan text, its arguments still to add: <c>widen</c> (the name is the JSON name).</summary>
+    private protected TextCall NewCall() => new(MorphPlan.StepName(GetType()));
+
+    /// <summary>A step's call as the plan text prints it: <c>widen(conv1, 32)</c>.</summary>
+    private protected static string Print(TextCall call) => call.Print(MorphPlan.Comma);
+
     /// <summary>An <see cref="ArgumentException"/> that starts with this step, for invalid requests.</summary>
     private protected ArgumentException Invalid(string message) => new($"{this}: {message}");
+}
+
+/// <summary>
+/// What a morph step adds to the plan text form besides its <see cref="MorphStep.ToString"/>: how it reads its
+/// call (implemented as a static member of the step; its name in the text is its JSON name).
+/// </summary>
+internal interface IStepText
+{
+    /// <summary>The step a call of its name describes.</summary>
+    static abstract MorphStep Read(CallReader call);
 }
 
 /// <summary>The child network a step produced, the step as applied (with any automatic choices resolved) and, for solved morphs, the solver's report.</summary>

@@ -1,6 +1,5 @@
 // The width morph: more channels (or units) in one layer, new units with random incoming and zero outgoing weights.
 using System.Collections.Immutable;
-using System.Globalization;
 using Microsoft.ML.Morphism.Networks;
 
 namespace Microsoft.ML.Morphism.Morphs;
@@ -19,8 +18,14 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// </summary>
 /// <param name="Layer">The convolution (not grouped) or dense layer to widen.</param>
 /// <param name="NewWidth">The new number of output channels or units; must exceed the current one.</param>
-public sealed record WidenStep(string Layer, int NewWidth) : MorphStep
+public sealed record WidenStep(string Layer, int NewWidth) : MorphStep, IStepText
 {
+    static MorphStep IStepText.Read(CallReader call)
+    {
+        call.Expect(2, ["the layer to widen", "the new width"]);
+        return new WidenStep(call.Word(0), call.Int(1));
+    }
+
     /// <summary>The layers <see cref="WidenStep"/> accepts in <paramref name="network"/>: ungrouped convolutions and dense layers whose new units a later conv or dense layer absorbs.</summary>
     public static IReadOnlyList<string> WidenableLayers(NetworkDescription network)
     {
@@ -42,7 +47,7 @@ public sealed record WidenStep(string Layer, int NewWidth) : MorphStep
     }
 
     /// <inheritdoc/>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"widen({Layer}, {NewWidth})");
+    public override string ToString() => Print(NewCall().Add(Layer).Add(NewWidth));
 
     /// <inheritdoc/>
     protected override MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context)
@@ -94,30 +99,30 @@ public sealed record WidenStep(string Layer, int NewWidth) : MorphStep
 }
 
 /// <summary>
-/// Where the new units of a widened layer go: which BatchNorms, consumers and skip projections must
-/// grow, found by following the widened blob forward. The new entries are always appended at the end
-/// of the channel (or feature) axis, so one (old, new) count pair describes the blob at every point.
+/// Where the new units of a widened layer go: which parameters grow, found by following the widened blob
+/// forward, each layer kind applying its own rule (<see cref="Networks.Layer.WidenInput"/>). The new entries
+/// are always appended at the end of the channel (or feature) axis, so one (old, new) count pair describes
+/// the blob at every point.
 /// </summary>
-internal sealed class WidenPropagation
+internal sealed class WidenPropagation : IWidenTrace
 {
-    private readonly NetworkDescription _network;
     private readonly string _layer;
     private readonly Widening _start;
-    private readonly List<(string Layer, Widening Growth)> _batchNorms = [];
-    private readonly List<(string Layer, Widening Growth)> _consumerInputs = [];
-    private readonly List<(string Layer, Widening Growth)> _skipOutputs = [];
-    private readonly List<(string Layer, Widening Growth)> _skipInputs = [];
+    private readonly List<(string Key, int Axis, int Size, double Fill)> _growths = [];
     private readonly Dictionary<string, Widening> _widenedTopLevelBlobs = new(StringComparer.Ordinal);
-
-    /// <summary>A blob's channel (or feature) count before and after widening; the new ones are last.</summary>
-    private readonly record struct Widening(int Old, int New);
 
     private WidenPropagation(NetworkDescription network, string layer, Widening start)
     {
-        _network = network;
+        Network = network;
         _layer = layer;
         _start = start;
     }
+
+    /// <inheritdoc/>
+    public string Widened => _layer;
+
+    /// <inheritdoc/>
+    public NetworkDescription Network { get; }
 
     /// <summary>Follows the new units of <paramref name="layerName"/>; an <see cref="ArgumentException"/> explains why they cannot be absorbed.</summary>
     public static WidenPropagation Trace(NetworkDescription network, string layerName, int newWidth)
@@ -140,63 +145,38 @@ internal sealed class WidenPropagation
                 "so the branch would produce more channels than its sibling branches, whose outputs are summed with it.");
         }
 
-        foreach (var skip in network.Layers.OfType<SkipLayer>())
-            if (propagation._widenedTopLevelBlobs.TryGetValue(skip.From, out var growth))
-                propagation._skipInputs.Add((skip.Name, growth));
+        foreach (var reader in network.AllLayers())
+            reader.WidenSources(propagation);
         return propagation;
     }
 
+    /// <inheritdoc/>
+    public void Grow(string key, int axis, int size, double fill = 0) => _growths.Add((key, axis, size, fill));
+
+    /// <inheritdoc/>
+    public Widening? Follow(ImmutableArray<Layer> layers, Widening widening) => Follow(layers, 0, widening, topLevel: false);
+
+    /// <inheritdoc/>
+    public Widening? TopLevelBlob(string name) => _widenedTopLevelBlobs.TryGetValue(name, out var widening) ? widening : null;
+
     /// <summary>
     /// Follows a widened blob through <paramref name="layers"/> from <paramref name="start"/>; returns
-    /// the widening still present at the end of the sequence, or null when a conv or dense layer took it.
+    /// the widening still present at the end of the sequence, or null when a layer absorbed it.
     /// </summary>
     private Widening? Follow(ImmutableArray<Layer> layers, int start, Widening widening, bool topLevel)
     {
         for (int i = start; i < layers.Length; i++)
         {
-            var layer = layers[i];
-            switch (layer)
-            {
-                case Conv2dLayer { Groups: not 1 } grouped:
-                    throw new ArgumentException($"'{_layer}' feeds grouped convolution '{grouped.Name}' (groups={grouped.Groups}), which cannot take extra input channels without breaking its groups.");
-                case Conv2dLayer or DenseLayer:
-                    _consumerInputs.Add((layer.Name, widening));
-                    return null;
-                case BatchNormLayer:
-                    _batchNorms.Add((layer.Name, widening));
-                    break;
-                case FlattenLayer:
-                    var input = _network.Shapes[layer.Name].Input;
-                    int area = input.Height * input.Width;
-                    widening = new Widening(widening.Old * area, widening.New * area);
-                    break;
-                case SkipLayer:
-                    // The skip adds its projection to a widened input: the projection needs zero rows for the new channels.
-                    _skipOutputs.Add((layer.Name, widening));
-                    break;
-                case ParallelLayer parallel:
-                    var ends = parallel.Branches.Select(branch => Follow(branch, 0, widening, topLevel: false)).ToList();
-                    if (ends.All(e => e is null))
-                        return null;
-                    if (ends.Any(e => e is null) || ends.Distinct().Count() > 1)
-                    {
-                        int passing = ends.FindIndex(e => e is not null) + 1;
-                        throw new ArgumentException($"branch {passing} of parallel block '{parallel.Name}' passes the new units of '{_layer}' to the block output while another branch absorbs them, so the summed branch outputs would no longer match.");
-                    }
-                    widening = ends[0]!.Value;
-                    break;
-                default:
-                    // Activations (P-activations share one scalar a), pooling, GAP (channel c becomes feature c)
-                    // and dropout act per channel, so they carry the new channels unchanged.
-                    break;
-            }
+            if (layers[i].WidenInput(widening, this) is not { } output)
+                return null;
+            widening = output;
             if (topLevel)
-                _widenedTopLevelBlobs[layer.Name] = widening;
+                _widenedTopLevelBlobs[layers[i].Name] = widening;
         }
         return widening;
     }
 
-    /// <summary>The child weights: random incoming weights for the new units, zeros wherever they are read.</summary>
+    /// <summary>The child weights: random incoming weights for the new units, zeros (or the recorded fill) wherever they are read.</summary>
     public NetworkWeights Apply(NetworkWeights weights, GaussianRandom random)
     {
         var updated = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
@@ -207,21 +187,8 @@ internal sealed class WidenPropagation
         updated[$"{_layer}.weight"] = GrowAxis(weight, axis: 0, _start.New, count => random.Normal(count, std));
         if (weights.Contains($"{_layer}.bias"))
             updated[$"{_layer}.bias"] = GrowAxis(weights[$"{_layer}.bias"], axis: 0, _start.New);
-
-        foreach (var (bn, growth) in _batchNorms)
-        {
-            // The new channels normalise as (x − 0) / √(1 + ε) · 1 + 0: harmless, and they are never read.
-            updated[$"{bn}.weight"] = GrowAxis(weights[$"{bn}.weight"], 0, growth.New, Filled(1.0));
-            updated[$"{bn}.bias"] = GrowAxis(weights[$"{bn}.bias"], 0, growth.New);
-            updated[$"{bn}.running_mean"] = GrowAxis(weights[$"{bn}.running_mean"], 0, growth.New);
-            updated[$"{bn}.running_var"] = GrowAxis(weights[$"{bn}.running_var"], 0, growth.New, Filled(1.0));
-        }
-        foreach (var (consumer, growth) in _consumerInputs)
-            updated[$"{consumer}.weight"] = GrowAxis(Current($"{consumer}.weight"), axis: 1, growth.New);
-        foreach (var (skip, growth) in _skipOutputs)
-            updated[$"{skip}.weight"] = GrowAxis(Current($"{skip}.weight"), axis: 0, growth.New);
-        foreach (var (skip, growth) in _skipInputs)
-            updated[$"{skip}.weight"] = GrowAxis(Current($"{skip}.weight"), axis: 1, growth.New);
+        foreach (var (key, axis, size, fill) in _growths)
+            updated[key] = GrowAxis(Current(key), axis, size, fill == 0 ? null : Filled(fill));
         return weights.With(updated);
     }
 

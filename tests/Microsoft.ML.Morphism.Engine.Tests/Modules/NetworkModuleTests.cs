@@ -1,3 +1,6 @@
+// NetworkModule: every registered layer kind runs, forward matches TorchSharp's own layers, weights read back, P-activations clamp, bad inputs are rejected.
+using System.Reflection;
+using System.Text.Json.Serialization;
 using Microsoft.ML.Morphism.Modules;
 using Microsoft.ML.Morphism.Networks;
 using TorchSharp;
@@ -19,6 +22,24 @@ public class NetworkModuleTests
         Assert.Equal(weights.Keys, back.Keys);
         foreach (var key in weights.Keys)
             Assert.True(weights[key].Values.SequenceEqual(back[key].Values), key);
+    }
+
+    [Fact]
+    public void EveryRegisteredLayerKindHasATextFormAndAModule()
+    {
+        var net = NetworkDescription.Parse("input(3,4,4) conv(4,3) bn prelu skip(input) parallel(conv(4,3) relu | conv(4,1)) maxpool(2) dropout(0.5) " +
+            "avgpool(2) parallel(gap | flatten) dense(6) tanh dense(2)");
+        var registered = typeof(Layer).GetCustomAttributes<JsonDerivedTypeAttribute>().Select(a => a.DerivedType);
+        var weights = NetworkWeights.Initialize(net, seed: 4);
+        using var scope = NewDisposeScope();
+        using var module = new NetworkModule(net, weights);
+
+        var y = module.forward(randn([2, 3, 4, 4], generator: new Generator(3)));
+
+        Assert.Equal(registered.ToHashSet(), net.AllLayers().Select(l => l.GetType()).ToHashSet()); // a new kind belongs in this network
+        Assert.Equal(net, NetworkDescription.Parse(net.ToString()));
+        Assert.Equal([2L, 2], y.shape);
+        Assert.Equal(weights.Keys, module.ReadWeights().Keys);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+// The plan text form: round trips, flexible separators, and errors that name the step and what is wrong.
+using System.Diagnostics;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
 
@@ -75,5 +77,60 @@ public class MorphPlanTextTests
         Assert.Contains("missing ')'", e.Message);
         Assert.DoesNotContain(new string('x', 81), e.Message);
         Assert.True(e.Message.Length < 200, e.Message);
+    }
+
+    [Fact]
+    public void RandomPlansParseBackFromTheirTextToEqualSteps()
+    {
+        var random = new Random(7);
+        string Name() => random.Next(3) switch { 0 => $"conv{random.Next(1, 20)}", 1 => $"dense_{random.Next(100)}", _ => "input" };
+        for (int i = 0; i < 300; i++)
+        {
+            var plan = new MorphPlan();
+            for (int s = random.Next(1, 6); s > 0; s--)
+            {
+                plan.Add(random.Next(6) switch
+                {
+                    0 => new DeepenStep(Name(), random.Next(1, 4) * 2 - 1, random.Next(2) == 0 ? null : random.Next(1, 200),
+                        random.Next(2) == 0 ? null : (ActivationKind)random.Next(5), (DeepenMethod)random.Next(2)),
+                    1 => new WidenStep(Name(), random.Next(-5, 500)),
+                    2 => new EnlargeKernelStep(Name(), random.Next(1, 9)),
+                    3 => new AddBranchStep(Name(), random.Next(1, 6)),
+                    4 => new AddSkipStep(Name(), Name()),
+                    _ => new InsertBatchNormStep(Name()),
+                });
+            }
+
+            var parsed = MorphPlan.Parse(plan.ToString());
+
+            Assert.Equal(plan.Steps, parsed.Steps);
+            Assert.Equal(plan.ToString(), parsed.ToString());
+        }
+    }
+
+    [Fact]
+    public void TwentyThousandNestedParenthesesAreAFormatErrorNotAStackOverflow()
+    {
+        var nested = new string('(', 20_000) + new string(')', 20_000);
+
+        var inside = Assert.Throws<FormatException>(() => MorphPlan.Parse($"widen(conv1, {nested})"));
+        var alone = Assert.Throws<FormatException>(() => MorphPlan.Parse(nested));
+
+        Assert.Contains("parentheses inside the arguments", inside.Message);
+        Assert.Contains("missing the morph name before '('", alone.Message);
+        Assert.True(inside.Message.Length < 250 && alone.Message.Length < 250, inside.Message + alone.Message);
+    }
+
+    [Fact]
+    public void ParsingTakesLinearTime()
+    {
+        // A guard: the parser reads each character a bounded number of times, whatever the text (no backtracking).
+        var text = "deepen(conv2) " + new string('a', 200_000);
+        var watch = Stopwatch.StartNew();
+
+        var e = Assert.Throws<FormatException>(() => MorphPlan.Parse(text));
+
+        Assert.Contains("step 2", e.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
     }
 }
