@@ -48,9 +48,11 @@ public sealed record ActivationLayer(string Name, ActivationKind Activation, boo
 
     static Layer ILayerText.Read(LayerCall call) => Every(call.NameWithoutArguments()).First(layer => layer.Keyword == call.Keyword);
 
+    private static readonly bool[] PlainThenParametric = [false, true];
+
     // Every kind, plain then parametric: one layer per keyword.
     private static IEnumerable<ActivationLayer> Every(string name) =>
-        new[] { false, true }.SelectMany(p => Enum.GetValues<ActivationKind>().Select(k => new ActivationLayer(name, k, p)));
+        PlainThenParametric.SelectMany(p => Enum.GetValues<ActivationKind>().Select(k => new ActivationLayer(name, k, p)));
 
     // Per channel (a P-activation's one a is shared): the new channels pass through.
     internal override Widening? WidenInput(Widening input, IWidenTrace trace) => input;
