@@ -245,11 +245,12 @@ public static class ConvolutionNumerics
         _verdict = null;
         _key = null;
         Verified.Clear();
-        Paddings.Clear();
         SeenShapes.Clear();
         _pendingReport = null;
         if (!keepPath)
         {
+            // Paddings stay across keys on one path, so modules running in other threads keep theirs.
+            Paddings.Clear();
             if (_path == ConvolutionPath.OneDnnOff)
                 LibTorchSwitches.TrySetOneDnn(true);
             _path = ConvolutionPath.Native;
@@ -302,7 +303,6 @@ public static class ConvolutionNumerics
             }
             firstFault ??= $"{path}: canary {fault}";
         }
-        SetPath(ConvolutionPath.Native);
         throw new ConvolutionNumericsException(
             $"The numerics self-check found no correct way to run float32 convolutions on this machine ({key.Describe()}, mode {key.Mode}): {firstFault}. " +
             (key.Mode == OneDnnMode.Auto ? "Run in float64 or on another machine." : $"Set {ModeVariable}=auto to let the check choose a workaround."));
@@ -323,13 +323,24 @@ public static class ConvolutionNumerics
     /// <summary>Runs every canary on <paramref name="path"/>; the first failure as text, or null when all pass.</summary>
     private static string? CheckCanaries(ConvolutionPath path)
     {
-        SetPath(path);
-        foreach (var (shape, repetitions) in Canaries)
+        // Forwards in other threads read the live path: it changes only when a verdict is published.
+        // Only trying "oneDNN off" touches libtorch's switch, and a process never moves back below it.
+        if (path == ConvolutionPath.OneDnnOff)
+            LibTorchSwitches.TrySetOneDnn(false);
+        try
         {
-            if (TryShape(shape, repetitions, out _, out var errors) is false)
-                return $"{shape} ({errors})";
+            foreach (var (shape, repetitions) in Canaries)
+            {
+                if (TryShape(shape, repetitions, path, out _, out var errors) is false)
+                    return $"{shape} ({errors})";
+            }
+            return null;
         }
-        return null;
+        finally
+        {
+            if (path == ConvolutionPath.OneDnnOff && _path != ConvolutionPath.OneDnnOff)
+                LibTorchSwitches.TrySetOneDnn(true);
+        }
     }
 
     /// <summary>Checks one network shape on the current path, moving the process up a path if it fails there.</summary>
@@ -342,7 +353,7 @@ public static class ConvolutionNumerics
             ChannelPadding? chosen = null;
             foreach (int batch in NetworkCheckBatches)
             {
-                if (!TryShape(shape.WithBatch(batch), IntermittentRepetitions, out chosen, out errors))
+                if (!TryShape(shape.WithBatch(batch), IntermittentRepetitions, _path, out chosen, out errors))
                 {
                     pass = false;
                     break;
@@ -366,7 +377,6 @@ public static class ConvolutionNumerics
             var fault = CheckCanaries(next);
             if (fault is not null)
             {
-                SetPath(_path); // stay, then try the path after it
                 throw new ConvolutionNumericsException($"Layer '{layer}': its convolution ({shape}) failed on {_path} and the canaries fail on {next}: {fault}.");
             }
             var verdict = new NumericsVerdict(next,
@@ -384,10 +394,10 @@ public static class ConvolutionNumerics
     /// Tries a shape on the current path: as it is (Native, OneDnnOff), or through the padding
     /// candidates cheapest first (Padded). Returns whether it passed and which padding it used.
     /// </summary>
-    private static bool TryShape(ConvolutionShape shape, int repetitions, out ChannelPadding? padding, out ConvolutionErrors errors)
+    private static bool TryShape(ConvolutionShape shape, int repetitions, ConvolutionPath path, out ChannelPadding? padding, out ConvolutionErrors errors)
     {
         padding = null;
-        if (_path != ConvolutionPath.Padded)
+        if (path != ConvolutionPath.Padded)
         {
             errors = ConvolutionCheck.Run(shape, null, repetitions);
             return errors.Pass;

@@ -185,6 +185,38 @@ public sealed class ConvolutionNumericsTests : IDisposable
     }
 
     [Fact]
+    public void DecidingForAnotherKeyNeverChangesWhatRunningConvolutionsUse()
+    {
+        ConvolutionCheck.InjectFault = PlainUnalignedConvsFail;
+        ConvolutionNumerics.EnsureVerified(Net);
+        var conv1 = Shape("conv1");
+        var before = (ConvolutionNumerics.Path, ConvolutionNumerics.PaddingFor(conv1));
+        Assert.Equal((ConvolutionPath.Padded, new ChannelPadding(1, 32)), before);
+
+        // While a new thread count is decided (canaries from the plain path up), a training in another
+        // thread reads the live path and paddings on every forward: they must not move.
+        var seen = new List<(ConvolutionPath, ChannelPadding?)>();
+        ConvolutionCheck.InjectFault = (shape, padding, measured) =>
+        {
+            seen.Add((ConvolutionNumerics.Path, ConvolutionNumerics.PaddingFor(conv1)));
+            return PlainUnalignedConvsFail(shape, padding, measured);
+        };
+        int threads = get_num_threads();
+        try
+        {
+            set_num_threads(threads == 1 ? 2 : 1);
+            ConvolutionNumerics.EnsureVerified(Net);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+
+        Assert.NotEmpty(seen);
+        Assert.All(seen, s => Assert.Equal(before, s));
+    }
+
+    [Fact]
     public void ADamagedCacheFileIsIgnoredAndTheCheckRunsAgain()
     {
         ConvolutionNumerics.Reset(_cache);

@@ -44,11 +44,12 @@ public sealed record ActivationLayer(string Name, ActivationKind Activation, boo
 
     internal override TensorShape InferShape(TensorShape input, ShapeScope scope) => input;
 
+    // Declared before Keywords: static initializers run in textual order.
+    private static readonly bool[] PlainThenParametric = [false, true];
+
     static IReadOnlyList<string> ILayerText.Keywords { get; } = [.. Every("").Select(layer => layer.Keyword)];
 
     static Layer ILayerText.Read(LayerCall call) => Every(call.NameWithoutArguments()).First(layer => layer.Keyword == call.Keyword);
-
-    private static readonly bool[] PlainThenParametric = [false, true];
 
     // Every kind, plain then parametric: one layer per keyword.
     private static IEnumerable<ActivationLayer> Every(string name) =>
