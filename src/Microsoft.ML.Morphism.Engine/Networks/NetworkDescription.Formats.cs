@@ -65,8 +65,8 @@ public sealed partial class NetworkDescription
     }
 
     /// <summary>
-    /// A Keras-like table: layer name and kind, output shape and parameter count per layer, layers a
-    /// morph created marked with <c>*</c>, totals at the end.
+    /// A Keras-like table: layer name and kind, output shape, parameter count and forward MACs per image
+    /// per layer, layers a morph created marked with <c>*</c>, totals at the end (see <see cref="ForwardMacs"/>).
     /// </summary>
     public string Summary() => Summary(before: null);
 
@@ -77,19 +77,20 @@ public sealed partial class NetworkDescription
     /// </summary>
     public string Summary(NetworkDescription? before)
     {
-        var rows = new List<(string Layer, string Shape, string Params)>();
+        var rows = new List<(string Layer, string Shape, string Params, string Macs)>();
         AddRows(rows, Layers, "", before);
         int w1 = Math.Max(24, rows.Max(r => r.Layer.Length) + 2);
         int w2 = Math.Max(14, rows.Max(r => r.Shape.Length) + 2);
-        int width = w1 + w2 + 12;
+        int width = w1 + w2 + 12 + 14;
         var text = new StringBuilder();
-        text.Append("Layer (kind)".PadRight(w1)).Append("Output shape".PadRight(w2)).AppendLine("Params".PadLeft(12));
+        text.Append("Layer (kind)".PadRight(w1)).Append("Output shape".PadRight(w2)).Append("Params".PadLeft(12)).AppendLine("MACs".PadLeft(14));
         text.AppendLine(new string('=', width));
-        text.Append("input".PadRight(w1)).Append(Input.ToString().PadRight(w2)).AppendLine("0".PadLeft(12));
-        foreach (var (layer, shape, parameters) in rows)
-            text.Append(layer.PadRight(w1)).Append(shape.PadRight(w2)).AppendLine(parameters.PadLeft(12));
+        text.Append("input".PadRight(w1)).Append(Input.ToString().PadRight(w2)).Append("0".PadLeft(12)).AppendLine("0".PadLeft(14));
+        foreach (var (layer, shape, parameters, macs) in rows)
+            text.Append(layer.PadRight(w1)).Append(shape.PadRight(w2)).Append(parameters.PadLeft(12)).AppendLine(macs.PadLeft(14));
         text.AppendLine(new string('=', width));
         text.AppendLine(CultureInfo.InvariantCulture, $"Total params: {ParameterCount:N0} (trainable {TrainableParameterCount:N0})");
+        text.AppendLine(CultureInfo.InvariantCulture, $"MACs per image: {ForwardMacs:N0} forward, {TrainingMacsPerImage:N0} to train (forward + backward)");
         if (AllLayers().Any(l => l.Morphed))
             text.AppendLine("* created by a morph");
         if (before is not null && AllLayers().Any(l => ChangedSince(l, before)))
@@ -110,17 +111,18 @@ public sealed partial class NetworkDescription
         return settingsChanged || before.OwnParameterCount(layer.Name) != OwnParameterCount(layer.Name);
     }
 
-    private void AddRows(List<(string, string, string)> rows, ImmutableArray<Layer> layers, string indent, NetworkDescription? before)
+    private void AddRows(List<(string, string, string, string)> rows, ImmutableArray<Layer> layers, string indent, NetworkDescription? before)
     {
         foreach (var layer in layers)
         {
             long count = OwnParameterCount(layer.Name);
             var mark = layer.Morphed ? "* " : before is not null && ChangedSince(layer, before) ? "~ " : "  ";
-            rows.Add(($"{mark}{indent}{layer.Name} ({KindLabel(layer)})", Shapes[layer.Name].Output.ToString(), count.ToString("N0", CultureInfo.InvariantCulture)));
+            rows.Add(($"{mark}{indent}{layer.Name} ({KindLabel(layer)})", Shapes[layer.Name].Output.ToString(), count.ToString("N0", CultureInfo.InvariantCulture),
+                LayerMacs(layer.Name).ToString("N0", CultureInfo.InvariantCulture)));
             if (layer is ParallelLayer parallel)
                 for (int b = 0; b < parallel.Branches.Length; b++)
                 {
-                    rows.Add(($"  {indent}  branch {b + 1}", "", ""));
+                    rows.Add(($"  {indent}  branch {b + 1}", "", "", ""));
                     AddRows(rows, parallel.Branches[b], indent + "    ", before);
                 }
         }

@@ -11,4 +11,17 @@ namespace Microsoft.ML.Morphism.Training;
 /// <param name="Seconds">Wall time of the epoch, validation included.</param>
 /// <param name="Examples">Training examples seen in the epoch.</param>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy,
-    double LearningRate, double Seconds, long Examples);
+    double LearningRate, double Seconds, long Examples)
+{
+    /// <summary>
+    /// Training MACs of the run up to the end of this epoch: training images seen × the network's
+    /// <see cref="Networks.NetworkDescription.TrainingMacsPerImage"/>, plus forward MACs of every validation
+    /// image evaluated (epoch 0 included). Not stored in saved models (their history format predates it): 0 after a load.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long CumulativeMacs { get; init; }
+
+    /// <summary>Wall time of the run up to the end of this epoch, validation included (0 after a load).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double CumulativeSeconds { get; init; }
+}

@@ -49,6 +49,9 @@ public sealed class NetworkTrainer
         var epochs = new EpochRunner(_recipe, module, optimizer, groupFactors, upload, generator, train.Count,
             chanceLoss: Math.Log(Math.Max(2, network.Output.Size)));
         var history = new List<EpochMetrics>();
+        var run = Stopwatch.StartNew();
+        long macs = 0;
+        long trainMacs = network.TrainingMacsPerImage, forwardMacs = network.ForwardMacs;
         var selection = new EpochSelection(hooks.SelectBestValidationEpoch, _recipe.EarlyStoppingPatience);
 
         if (hooks.StartingWeightsAreACandidate)
@@ -59,7 +62,9 @@ public sealed class NetworkTrainer
             {
                 var start = Stopwatch.StartNew();
                 var (validationLoss, accuracy) = Evaluate(module, validation, upload, hooks.CancellationToken);
-                Report(hooks, history, new EpochMetrics(0, double.NaN, double.NaN, validationLoss, accuracy, 0, start.Elapsed.TotalSeconds, 0));
+                macs += forwardMacs * validation.Count;
+                Report(hooks, history, new EpochMetrics(0, double.NaN, double.NaN, validationLoss, accuracy, 0, start.Elapsed.TotalSeconds, 0)
+                    { CumulativeMacs = macs, CumulativeSeconds = run.Elapsed.TotalSeconds });
                 loss = validationLoss;
             }
             selection.Start(weights.ToPrecision(Precision.Float32), loss);
@@ -73,7 +78,9 @@ public sealed class NetworkTrainer
                 return Diverged(hooks, history, selection, validation is not null, epoch, divergence);
 
             var (validationLoss, validationAccuracy) = validation is null ? (null as double?, null as double?) : Evaluate(module, validation, upload, hooks.CancellationToken);
-            Report(hooks, history, new EpochMetrics(epoch, outcome.Loss, outcome.Accuracy, validationLoss, validationAccuracy, outcome.LearningRate, clock.Elapsed.TotalSeconds, outcome.Examples));
+            macs += trainMacs * outcome.Examples + (validation is null ? 0 : forwardMacs * validation.Count);
+            Report(hooks, history, new EpochMetrics(epoch, outcome.Loss, outcome.Accuracy, validationLoss, validationAccuracy, outcome.LearningRate, clock.Elapsed.TotalSeconds, outcome.Examples)
+                { CumulativeMacs = macs, CumulativeSeconds = run.Elapsed.TotalSeconds });
             if (validationLoss is { } vl && selection.Offer(epoch, vl, module) is { } stop)
             {
                 hooks.Log?.Invoke(stop.Message);
@@ -135,7 +142,7 @@ public sealed class NetworkTrainer
             ? $"epoch 0 (starting weights): validation loss {metrics.ValidationLoss:F4}, accuracy {metrics.ValidationAccuracy:P2}"
             : $"epoch {metrics.Epoch}: loss {metrics.TrainLoss:F4}, train accuracy {metrics.TrainAccuracy:P2}"
               + (metrics.ValidationLoss is { } vl ? $", validation loss {vl:F4}, accuracy {metrics.ValidationAccuracy:P2}" : "")
-              + $", lr {metrics.LearningRate:G3}, {metrics.Seconds:F1}s");
+              + $", lr {metrics.LearningRate:G3}, {metrics.Seconds:F1}s; run so far {metrics.CumulativeMacs:0.00e+00} MACs, {metrics.CumulativeSeconds:F1}s");
     }
 
     /// <summary>The optimizer, and each of its parameter groups' learning rate as a multiple of the schedule's.</summary>
