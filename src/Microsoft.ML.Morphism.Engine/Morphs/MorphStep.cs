@@ -23,6 +23,7 @@ namespace Microsoft.ML.Morphism.Morphs;
 [JsonDerivedType(typeof(AddBranchStep), "branch")]
 [JsonDerivedType(typeof(AddSkipStep), "skip")]
 [JsonDerivedType(typeof(InsertBatchNormStep), "bn")]
+[JsonDerivedType(typeof(InsertIdentityStep), "identity")]
 public abstract record MorphStep
 {
     /// <summary>
