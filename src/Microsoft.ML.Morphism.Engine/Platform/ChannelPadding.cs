@@ -26,9 +26,8 @@ public readonly record struct ChannelPadding(int InPerGroup, int OutPerGroup)
         yield return new(inPadded, outPadded);
     }
 
-    /// <summary>True when <paramref name="shape"/> already has the channel counts of some candidate (nothing to pad).</summary>
-    public static bool IsAligned(ConvolutionShape shape) =>
-        shape.OutPerGroup % Block == 0 && (shape.InPerGroup % Block == 0 || shape.InPerGroup <= SmallInput);
+    /// <summary>True when the cheapest candidate leaves <paramref name="shape"/> as it is (nothing to pad).</summary>
+    public static bool IsAligned(ConvolutionShape shape) => Candidates(shape).First().IsIdentityFor(shape);
 
     /// <summary>Whether this padding changes nothing for <paramref name="shape"/>.</summary>
     public bool IsIdentityFor(ConvolutionShape shape) => InPerGroup == shape.InPerGroup && OutPerGroup == shape.OutPerGroup;

@@ -1,4 +1,5 @@
 // Compares one float32 convolution (forward, input gradient, weight gradient) with the same convolution in float64.
+using Microsoft.ML.Morphism.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -52,8 +53,9 @@ public static class ConvolutionCheck
         var w = randn([shape.OutChannels, shape.InPerGroup, shape.KernelSize, shape.KernelSize], ScalarType.Float32, generator: generator)
             .div_(Math.Sqrt(shape.InPerGroup * shape.KernelSize * shape.KernelSize));
         var b = randn([shape.OutChannels], ScalarType.Float32, generator: generator);
-        var probe = Compute(shape, null, x, w, b, null); // output shape only
-        var upstream = randn(probe.Output.shape, ScalarType.Float32, generator: generator);
+        int height = ConvArithmetic.OutputSize(shape.Height, shape.KernelSize, shape.Stride, shape.Padding, shape.Dilation);
+        int width = ConvArithmetic.OutputSize(shape.Width, shape.KernelSize, shape.Stride, shape.Padding, shape.Dilation);
+        var upstream = randn([shape.Batch, shape.OutChannels, height, width], ScalarType.Float32, generator: generator);
         var reference = Compute(shape, null, x.to(ScalarType.Float64), w.to(ScalarType.Float64), b.to(ScalarType.Float64), upstream.to(ScalarType.Float64));
 
         var worst = new ConvolutionErrors(0, 0, 0);
@@ -62,7 +64,7 @@ public static class ConvolutionCheck
             using var repetition = NewDisposeScope();
             var result = Compute(shape, padding, x, w, b, upstream);
             var errors = new ConvolutionErrors(
-                Relative(result.Output, reference.Output), Relative(result.InputGradient!, reference.InputGradient!), Relative(result.WeightGradient!, reference.WeightGradient!));
+                Relative(result.Output, reference.Output), Relative(result.InputGradient, reference.InputGradient), Relative(result.WeightGradient, reference.WeightGradient));
             if (InjectFault is { } inject)
                 errors = inject(shape, padding, errors);
             worst = ConvolutionErrors.Worst(worst, errors);
@@ -72,16 +74,14 @@ public static class ConvolutionCheck
         return worst;
     }
 
-    private static (Tensor Output, Tensor? InputGradient, Tensor? WeightGradient) Compute(ConvolutionShape shape, ChannelPadding? padding,
-        Tensor x, Tensor w, Tensor b, Tensor? upstream)
+    private static (Tensor Output, Tensor InputGradient, Tensor WeightGradient) Compute(ConvolutionShape shape, ChannelPadding? padding,
+        Tensor x, Tensor w, Tensor b, Tensor upstream)
     {
-        var input = x.detach().requires_grad_(upstream is not null);
-        var weight = w.detach().requires_grad_(upstream is not null);
+        var input = x.detach().requires_grad_(true);
+        var weight = w.detach().requires_grad_(true);
         var output = padding is { } p
             ? p.Conv2d(input, weight, b, shape.Stride, shape.Padding, shape.Dilation, shape.Groups)
             : nn.functional.conv2d(input, weight, b, [shape.Stride], [shape.Padding], [shape.Dilation], shape.Groups);
-        if (upstream is null)
-            return (output.detach(), null, null);
         var gradients = autograd.grad([output], [input, weight], [upstream]);
         return (output.detach(), gradients[0], gradients[1]);
     }

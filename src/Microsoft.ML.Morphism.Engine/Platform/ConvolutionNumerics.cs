@@ -286,7 +286,7 @@ public static class ConvolutionNumerics
                 if (shape.Padding is { } padding)
                     Paddings[shape.Shape] = padding;
             }
-            Publish(new NumericsVerdict(cached.Path, cached.Reason, TimeSpan.Zero, FromCache: true), report: false);
+            Publish(new NumericsVerdict(cached.Path, cached.Reason, TimeSpan.Zero, FromCache: true));
             return;
         }
 
@@ -297,7 +297,7 @@ public static class ConvolutionNumerics
             var fault = CheckCanaries(path);
             if (fault is null)
             {
-                Publish(new NumericsVerdict(path, Explain(key, path, firstFault, clock.Elapsed), clock.Elapsed, FromCache: false), report: true);
+                Publish(new NumericsVerdict(path, Explain(key, path, firstFault, clock.Elapsed), clock.Elapsed, FromCache: false));
                 Store();
                 return;
             }
@@ -384,7 +384,7 @@ public static class ConvolutionNumerics
             var earlier = SeenShapes.Where(s => s.Shape != shape).ToList();
             Verified.Clear();
             Paddings.Clear();
-            Publish(verdict, report: true);
+            Publish(verdict);
             foreach (var (otherLayer, other) in earlier)
                 VerifyShape(otherLayer, other);
         }
@@ -423,12 +423,12 @@ public static class ConvolutionNumerics
         _path = path;
     }
 
-    private static void Publish(NumericsVerdict verdict, bool report)
+    private static void Publish(NumericsVerdict verdict)
     {
         SetPath(verdict.Path);
         _verdict = verdict;
         Trace.WriteLine($"Microsoft.ML.Morphism numerics: {verdict.Reason}");
-        _pendingReport = report || verdict.Path != ConvolutionPath.Native ? verdict.Reason : _pendingReport ?? verdict.Reason;
+        _pendingReport = verdict.Reason; // reported to a host's log once (TakeReport)
     }
 
     private static string Explain(NumericsKey key, ConvolutionPath path, string? fault, TimeSpan elapsed)

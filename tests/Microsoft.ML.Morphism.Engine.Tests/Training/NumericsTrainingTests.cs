@@ -32,7 +32,8 @@ public class NumericsTrainingTests
     public void TrainingIsFiniteAndBitIdenticalFiveTimesInOneProcess(string architecture, int batch)
     {
         var network = NetworkDescription.Parse(architecture);
-        var data = Data(network, rows: architecture.StartsWith("input(1,14", StringComparison.Ordinal) ? 300 : 128, seed: 42);
+        var input = network.Input;
+        var data = SyntheticData.Squares(architecture.StartsWith("input(1,14", StringComparison.Ordinal) ? 300 : 128, 4, input.Height, seed: 42, channels: input.Channels);
         var recipe = new TrainingRecipe { MaxEpoch = 2, BatchSize = batch, LearningRate = 0.05, Seed = 42 };
         int threads = get_num_threads();
         set_num_threads(1);
@@ -81,20 +82,5 @@ public class NumericsTrainingTests
         var refit = new NetworkTrainer(recipe).Train(network, start, data, hooks: Hooks(refit: true));
         Assert.Equal(StopReason.Diverged, refit.Reason);
         Assert.All(refit.Weights.Keys, key => Assert.True(refit.Weights[key].Values.SequenceEqual(start[key].Values), key));
-    }
-
-    private static InMemoryTrainingSet Data(NetworkDescription network, int rows, int seed)
-    {
-        var random = new Random(seed);
-        int size = checked((int)network.Input.Size);
-        var features = new float[rows * size];
-        var labels = new long[rows];
-        for (int n = 0; n < rows; n++)
-        {
-            labels[n] = n % 4;
-            for (int i = 0; i < size; i++)
-                features[n * size + i] = (float)(random.NextDouble() - 0.5) + (i % 4 == labels[n] ? 0.5f : 0f);
-        }
-        return new InMemoryTrainingSet(features, labels, size);
     }
 }
