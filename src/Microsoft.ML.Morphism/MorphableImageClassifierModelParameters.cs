@@ -5,6 +5,7 @@ using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Modules;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Search;
 using Microsoft.ML.Morphism.Training;
 
 namespace Microsoft.ML.Morphism;
@@ -22,7 +23,7 @@ public sealed class MorphableImageClassifierModelParameters
     /// <summary>Creates model parameters; the weights are validated against the network.</summary>
     public MorphableImageClassifierModelParameters(NetworkDescription network, NetworkWeights weights, IReadOnlyList<string> classNames,
         TrainingRecipe recipe, IEnumerable<MorphStep>? morphHistory = null, MorphReport? lastMorphReport = null,
-        IEnumerable<EpochMetrics>? trainingHistory = null)
+        IEnumerable<EpochMetrics>? trainingHistory = null, SearchLineage? lineage = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(weights);
@@ -40,6 +41,7 @@ public sealed class MorphableImageClassifierModelParameters
         MorphHistory = morphHistory?.ToImmutableArray() ?? [];
         LastMorphReport = lastMorphReport;
         TrainingHistory = trainingHistory?.ToImmutableArray() ?? [];
+        Lineage = lineage;
         _scoringModule = new Lazy<NetworkModule>(CreateScoringModule, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -63,6 +65,9 @@ public sealed class MorphableImageClassifierModelParameters
 
     /// <summary>Per-epoch metrics of the training or refit that produced these weights.</summary>
     public ImmutableArray<EpochMetrics> TrainingHistory { get; }
+
+    /// <summary>The growth search that produced this network (every trial, bounded), or null when none did.</summary>
+    public SearchLineage? Lineage { get; }
 
     /// <summary>Image channels the network takes.</summary>
     public int ImageChannels => Network.Input.Channels;
@@ -94,11 +99,16 @@ public sealed class MorphableImageClassifierModelParameters
         saveStream(ModelPartsFormat.RecipePart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, Recipe)));
         var history = new StoredHistory([.. MorphHistory], StoredReport.From(LastMorphReport), [.. TrainingHistory]);
         saveStream(ModelPartsFormat.HistoryPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, history)));
+        if (Lineage is not null)
+            saveStream(ModelPartsFormat.LineagePart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteLineage(p, Lineage)));
     }
 
     internal static MorphableImageClassifierModelParameters Load(Func<string, Func<BinaryReader, object>, object?> loadStream)
     {
-        T Part<T>(string name, Func<PayloadReader, T> read) where T : class
+        T Part<T>(string name, Func<PayloadReader, T> read) where T : class =>
+            OptionalPart(name, read) ?? throw new InvalidDataException($"The model has no '{name}' part; it was not saved by this library or is damaged.");
+
+        T? OptionalPart<T>(string name, Func<PayloadReader, T> read) where T : class
         {
             bool reached = false;
             object? part;
@@ -115,7 +125,7 @@ public sealed class MorphableImageClassifierModelParameters
                 // The zip layer failed to inflate the entry (e.g. damaged compressed bytes) before our reader saw it.
                 throw ModelPart.Corrupt(name, $"its zip entry cannot be read ({e.Message})", e);
             }
-            return part as T ?? throw new InvalidDataException($"The model has no '{name}' part; it was not saved by this library or is damaged.");
+            return part as T;
         }
 
         var network = Part(ModelPartsFormat.NetworkPart, ModelPartsFormat.ReadNetwork);
@@ -123,9 +133,11 @@ public sealed class MorphableImageClassifierModelParameters
         var labels = Part(ModelPartsFormat.LabelsPart, r => ModelPartsFormat.ReadLabels(r, network));
         var recipe = Part(ModelPartsFormat.RecipePart, ModelPartsFormat.ReadRecipe);
         var history = Part(ModelPartsFormat.HistoryPart, ModelPartsFormat.ReadJson<StoredHistory>);
+        var lineage = OptionalPart(ModelPartsFormat.LineagePart, ModelPartsFormat.ReadLineage); // format 3; older models have none
         try
         {
-            return new MorphableImageClassifierModelParameters(network, weights, labels, recipe, history.Morphs, history.LastReport?.ToReport(history.Morphs), history.Training);
+            return new MorphableImageClassifierModelParameters(network, weights, labels, recipe, history.Morphs, history.LastReport?.ToReport(history.Morphs),
+                history.Training, lineage);
         }
         catch (ArgumentException e)
         {

@@ -56,7 +56,7 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
     /// <see cref="ClassifierTrainingOptions"/>, shared with <see cref="RefitOptions"/>; left null they
     /// take the values in <see cref="Defaults"/>.
     /// </summary>
-    public sealed class Options : ClassifierTrainingOptions
+    public class Options : ClassifierTrainingOptions
     {
         /// <summary>Label column (key type). Default "Label".</summary>
         public string LabelColumnName = DefaultColumnNames.Label;
@@ -109,10 +109,10 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
     public MorphableImageClassifierTransformer Fit(IDataView input, MorphableImageClassifierModelParameters? modelParameters)
     {
         _host.CheckValue(input, nameof(input));
-        var shape = ImageShape();
+        var shape = ImageShape(_options);
         var labels = LabelColumn.Bind(input.Schema, _options.LabelColumnName);
         var features = FeatureColumn.Bind(input.Schema, _options.FeatureColumnName, modelParameters?.Network.Input ?? shape);
-        var network = modelParameters?.Network ?? BuildNetwork(shape, labels.ClassNames.Count);
+        var network = modelParameters?.Network ?? BuildNetwork(_options, shape, labels.ClassNames.Count);
         if (network.Output.Size != labels.ClassNames.Count)
             throw new ArgumentException($"The network outputs {network.Output.Size} scores but label column '{_options.LabelColumnName}' has {labels.ClassNames.Count} classes.");
         var recipe = Recipe();
@@ -130,44 +130,55 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         _host.CheckValue(inputSchema, nameof(inputSchema));
-        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label))
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' not found.");
+        return OutputSchema(_options, inputSchema);
+    }
+
+    /// <summary>The trainer's output schema: the input's columns plus Score and PredictedLabel.</summary>
+    internal static SchemaShape OutputSchema(Options options, SchemaShape inputSchema)
+    {
+        if (!inputSchema.TryFindColumn(options.LabelColumnName, out var label))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{options.LabelColumnName}' not found.");
         if (!label.IsKey)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' must be a key type; add MapValueToKey.");
-        if (!inputSchema.TryFindColumn(_options.FeatureColumnName, out _))
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{_options.FeatureColumnName}' not found.");
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{options.LabelColumnName}' must be a key type; add MapValueToKey.");
+        if (!inputSchema.TryFindColumn(options.FeatureColumnName, out _))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{options.FeatureColumnName}' not found.");
         var columns = inputSchema.ToDictionary(c => c.Name);
         var scoreAnnotations = new SchemaShape(AnnotationUtils.AnnotationsForMulticlassScoreColumn(label));
-        columns[_options.ScoreColumnName] = new SchemaShape.Column(_options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector,
+        columns[options.ScoreColumnName] = new SchemaShape.Column(options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector,
             NumberDataViewType.Single, false, scoreAnnotations);
         var keyAnnotations = label.Annotations.TryFindColumn(AnnotationUtils.Kinds.KeyValues, out var keyValues)
             ? new SchemaShape([keyValues]) : new SchemaShape([]);
-        columns[_options.PredictedLabelColumnName] = new SchemaShape.Column(_options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar,
+        columns[options.PredictedLabelColumnName] = new SchemaShape.Column(options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar,
             NumberDataViewType.UInt32, true, keyAnnotations);
         return new SchemaShape(columns.Values);
     }
 
-    private TensorShape ImageShape()
+    /// <summary>The image shape the options declare.</summary>
+    internal static TensorShape ImageShape(Options options)
     {
-        if (_options.ImageHeight <= 0 || _options.ImageWidth <= 0 || _options.ImageChannels <= 0)
-            throw new ArgumentOutOfRangeException(nameof(Options), $"Set ImageHeight, ImageWidth and ImageChannels to the input image shape (got {_options.ImageHeight}×{_options.ImageWidth}×{_options.ImageChannels}).");
-        return TensorShape.Image(_options.ImageChannels, _options.ImageHeight, _options.ImageWidth);
+        if (options.ImageHeight <= 0 || options.ImageWidth <= 0 || options.ImageChannels <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), $"Set ImageHeight, ImageWidth and ImageChannels to the input image shape (got {options.ImageHeight}×{options.ImageWidth}×{options.ImageChannels}).");
+        return TensorShape.Image(options.ImageChannels, options.ImageHeight, options.ImageWidth);
     }
 
-    private NetworkDescription BuildNetwork(TensorShape shape, int classes)
+    /// <summary>The network the options describe, with its output layer for <paramref name="classes"/> classes.</summary>
+    internal static NetworkDescription BuildNetwork(Options options, TensorShape shape, int classes)
     {
-        if (_options.Network is { } network)
+        if (options.Network is { } network)
         {
             if (!network.Input.Equals(shape))
                 throw new ArgumentException($"Options.Network takes {network.Input} but the images are {shape}.");
             return network;
         }
-        var hidden = NetworkDescription.Parse(_options.Architecture ?? DefaultArchitecture(shape.Height, shape.Width), shape);
+        var hidden = NetworkDescription.Parse(options.Architecture ?? DefaultArchitecture(shape.Height, shape.Width), shape);
         int dense = hidden.AllLayers().Count(l => l is DenseLayer) + 1;
         var output = new DenseLayer(hidden.UniqueName($"dense{dense}"), classes);
         return new NetworkDescription(shape, [.. hidden.Layers, output]);
     }
 
-    private TrainingRecipe Recipe() =>
-        _options.ToRecipe(Defaults.Recipe(_options.Seed ?? (_host as IHostEnvironmentInternal)?.Seed ?? 0));
+    private TrainingRecipe Recipe() => Recipe(_host, _options);
+
+    /// <summary>The recipe of a training from scratch: the options over <see cref="Defaults"/>, seeded by the options or the MLContext.</summary>
+    internal static TrainingRecipe Recipe(IHost host, ClassifierTrainingOptions options) =>
+        options.ToRecipe(Defaults.Recipe(options.Seed ?? (host as IHostEnvironmentInternal)?.Seed ?? 0));
 }

@@ -9,6 +9,7 @@ using Microsoft.ML.Morphism.Persistence;
 using Microsoft.ML.Morphism.Pipelines;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Search;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML
@@ -64,6 +65,15 @@ namespace Microsoft.ML
 
         /// <summary>The Microsoft.ML.Morphism catalog: morphing, atomic saving and upgrading of saved models.</summary>
         public static MorphismCatalog Morphism(this MLContext ml) => new(ml);
+
+        /// <summary>
+        /// A trainer that grows the classifier by a growth search (NASH-style architecture search over exact morphs,
+        /// each child inheriting its parent's weights) within a budget; see <see cref="GrowingImageClassifierTrainer"/>.
+        /// </summary>
+        public static GrowingImageClassifierTrainer GrowingImageClassifier(
+            this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+            GrowingImageClassifierTrainer.Options options)
+            => new(CatalogUtils.GetEnvironment(catalog), options);
     }
 }
 
@@ -86,6 +96,38 @@ namespace Microsoft.ML.Morphism
 
         /// <summary>The (last) morphable classifier inside a fitted model; an <see cref="ArgumentException"/> when there is none.</summary>
         public MorphableImageClassifierTransformer FindClassifier(ITransformer model) => ClassifierLocation.Find(model).Classifier;
+
+        /// <summary>
+        /// Grows the classifier inside a trained model (a pipeline, a bare classifier, or a loaded <c>.zip</c>) by a growth
+        /// search on <paramref name="data"/> (the pipeline's input; validation rows as the options say), and returns the
+        /// model with the winner in the classifier's place. Unset training knobs take the model's recipe; the options'
+        /// columns, image shape and architecture are the model's and are not read; <c>InitialEpochs</c> defaults to 0.
+        /// </summary>
+        public ITransformer Grow(ITransformer model, IDataView data, GrowingImageClassifierTrainer.Options options)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            ArgumentNullException.ThrowIfNull(data);
+            ArgumentNullException.ThrowIfNull(options);
+            var location = ClassifierLocation.Find(model);
+            var classifier = location.Classifier;
+            var parent = classifier.Model;
+            var input = location.Upstream(data);
+            var features = FeatureColumn.Bind(input.Schema, classifier.FeatureColumnName, parent.Network.Input);
+            var labels = LabelColumn.Bind(input.Schema, classifier.LabelColumnName);
+            if (labels.ClassNames.Count != parent.ClassNames.Length)
+                throw new ArgumentException($"The data's label '{classifier.LabelColumnName}' has {labels.ClassNames.Count} classes but the model has {parent.ClassNames.Length}.");
+            var recipe = options.ToRecipe(parent.Recipe with { Seed = options.Seed ?? parent.Recipe.Seed });
+            var validation = options.ValidationSet is null ? null : location.Upstream(options.ValidationSet);
+            var result = GrowthRun.Run(classifier.HostEnvironment, parent.Network, parent.Weights, input, validation, features, labels, options,
+                options.ToSearchSettings(recipe, defaultInitialEpochs: 0));
+            var grown = new MorphableImageClassifierModelParameters(result.Network, result.Weights, parent.ClassNames, parent.Recipe,
+                [.. parent.MorphHistory, .. result.Steps], lineage: result.Lineage);
+            return location.Replace(classifier.WithModel(grown));
+        }
+
+        /// <summary>Loads the model at <paramref name="modelPath"/> and grows it (see <see cref="Grow(ITransformer, IDataView, GrowingImageClassifierTrainer.Options)"/>); save the result with <see cref="SaveModel"/>.</summary>
+        public ITransformer Grow(string modelPath, IDataView data, GrowingImageClassifierTrainer.Options options) =>
+            Grow(LoadModel(modelPath, out _), data, options);
 
         /// <summary>
         /// Saves <paramref name="model"/> like <c>ml.Model.Save</c>, but through a temp file in the same

@@ -1,4 +1,5 @@
 // The growth search: NASH-style hill climbing in which every child inherits its parent's weights through exact morphs.
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Morphism.Morphs;
@@ -36,8 +37,9 @@ public sealed class GrowthSearchHooks
 /// <param name="Rounds">Rounds completed.</param>
 /// <param name="ChildTrials">Children trained (discarded ones included).</param>
 /// <param name="StopReason">Why the search phase ended, one sentence.</param>
+/// <param name="Steps">The morphs that lead from the starting network to the winner, oldest first (as applied).</param>
 public sealed record GrowthSearchResult(NetworkDescription Network, NetworkWeights Weights, SearchLineage Lineage, long Macs, double Seconds,
-    int Rounds, int ChildTrials, string StopReason);
+    int Rounds, int ChildTrials, string StopReason, IReadOnlyList<MorphStep> Steps);
 
 /// <summary>
 /// Runs the search described by <see cref="GrowthSearchSettings"/>: deterministic given the settings' seed, the
@@ -97,6 +99,7 @@ public sealed class GrowthSearch
         private int _nextId;
         private int _childTrials;
         private (int Id, NetworkDescription Network, NetworkWeights Weights) _incumbent;
+        private ImmutableList<MorphStep> _incumbentSteps = [];
 
         private sealed record Child(int Id, MorphPlan Plan, NetworkDescription Network, NetworkWeights Weights, long MorphMacs, double MorphSeconds);
 
@@ -137,7 +140,7 @@ public sealed class GrowthSearch
             hooks.Log?.Invoke(stop);
             FinalTraining(rounds + 1);
             var lineage = SearchLineage.Bounded(_trials, settings.MaxLineageEntries);
-            return new GrowthSearchResult(_incumbent.Network, _incumbent.Weights, lineage, _spent, _clock.Elapsed.TotalSeconds, rounds, _childTrials, stop);
+            return new GrowthSearchResult(_incumbent.Network, _incumbent.Weights, lineage, _spent, _clock.Elapsed.TotalSeconds, rounds, _childTrials, stop, _incumbentSteps);
         }
 
         private void Start()
@@ -311,7 +314,11 @@ public sealed class GrowthSearch
                 Record(selected ? e.Record with { Status = TrialStatus.Selected } : e.Record);
             }
             if (best.Record is not null)
+            {
                 _incumbent = (best.Request.Id, best.Request.Network, best.Result.Weights!);
+                if (children.FirstOrDefault(c => c.Id == best.Request.Id) is { } winner)
+                    _incumbentSteps = _incumbentSteps.AddRange(winner.Plan.Steps);
+            }
         }
 
         private void FinalTraining(int round)

@@ -68,6 +68,38 @@ public sealed class InMemoryTrainingSet : ITrainingSet
     /// <inheritdoc/>
     public int Count => _labels.Length;
 
+    /// <summary>
+    /// Splits off a validation set: a share <paramref name="validationFraction"/> of the rows (at least one of each
+    /// part), chosen by a shuffle seeded with <paramref name="seed"/>; both parts keep the stored row order.
+    /// </summary>
+    public (InMemoryTrainingSet Train, InMemoryTrainingSet Validation) Split(double validationFraction, int seed)
+    {
+        if (!(validationFraction > 0 && validationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(validationFraction), $"The validation fraction must be in (0, 1) (got {validationFraction}).");
+        int validationRows = (int)Math.Round(Count * validationFraction);
+        if (validationRows < 1 || validationRows >= Count)
+            throw new ArgumentException($"A validation fraction of {validationFraction} of {Count} row(s) leaves no rows for training or for validation.");
+        var order = Enumerable.Range(0, Count).ToArray();
+        new Random(seed).Shuffle(order);
+        var validation = order.AsSpan(0, validationRows).ToArray();
+        var train = order.AsSpan(validationRows).ToArray();
+        Array.Sort(validation);
+        Array.Sort(train);
+        return (Rows(train), Rows(validation));
+    }
+
+    private InMemoryTrainingSet Rows(int[] rows)
+    {
+        var features = new float[(long)rows.Length * FeatureSize];
+        var labels = new long[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Array.Copy(_features, (long)rows[i] * FeatureSize, features, (long)i * FeatureSize, FeatureSize);
+            labels[i] = _labels[rows[i]];
+        }
+        return new InMemoryTrainingSet(features, labels, FeatureSize);
+    }
+
     /// <inheritdoc/>
     public IEnumerable<TrainingBatch> Batches(int batchSize, Random? shuffle)
     {

@@ -2,6 +2,7 @@
 using System.Text.Json;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Search;
 using Microsoft.ML.Morphism.Training;
 
 namespace Microsoft.ML.Morphism.Persistence;
@@ -18,6 +19,7 @@ internal static class ModelPartsFormat
     public const string LabelsPart = "Labels";
     public const string RecipePart = "Recipe";
     public const string HistoryPart = "History";
+    public const string LineagePart = "Lineage";
 
     private const int MaxTensors = 100_000;
     private const int MaxRank = 8;
@@ -149,6 +151,21 @@ internal static class ModelPartsFormat
             return JsonSerializer.Deserialize<T>(json, Json) ?? throw r.Corrupt("it is empty");
         }
         catch (JsonException e)
+        {
+            throw r.Corrupt(e.Message, e);
+        }
+    }
+
+    public static void WriteLineage(BinaryWriter w, SearchLineage lineage) => WriteString(w, lineage.ToJson());
+
+    public static SearchLineage ReadLineage(PayloadReader r)
+    {
+        var json = r.ReadString("lineage JSON", int.MaxValue);
+        try
+        {
+            return SearchLineage.FromJson(json);
+        }
+        catch (FormatException e)
         {
             throw r.Corrupt(e.Message, e);
         }

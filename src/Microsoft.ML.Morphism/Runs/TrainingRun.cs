@@ -17,6 +17,29 @@ internal static class TrainingRun
         IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings)
     {
         using var channel = host.Start(what);
+        var data = Prepare(host, channel, network, train, validation, features, labels, settings);
+        channel.Info($"{what} {network.TrainableParameterCount:N0} parameters on {data.DeviceName}: {data.Train.Count} rows ({(data.Cached ? "cached in memory" : "streamed")}), " +
+                     $"{recipe.MaxEpoch} epoch(s), batch {recipe.BatchSize}, {recipe.Optimizer} peak lr {recipe.LearningRate}.");
+
+        var trainer = new NetworkTrainer(recipe, data.Device);
+        return trainer.Train(network, weights, data.Train, data.Validation, new TrainingHooks
+        {
+            CancellationToken = settings.CancellationToken,
+            CheckAlive = host.CheckAlive,
+            EpochCompleted = settings.MetricsCallback,
+            Log = message => channel.Info(message),
+            StartingWeightsAreACandidate = settings.Refit,
+            SelectBestValidationEpoch = settings.SelectBestValidationEpoch,
+        });
+    }
+
+    /// <summary>A run's data and device: the training rows (cached or streamed), the validation rows, where to train.</summary>
+    public sealed record Data(ITrainingSet Train, ITrainingSet? Validation, bool Cached, TorchSharp.torch.Device Device, string DeviceName);
+
+    /// <summary>Sets the threads, resolves the device, checks the numerics and reads the data (skipped rows are warned about).</summary>
+    public static Data Prepare(IHost host, IChannel channel, NetworkDescription network, IDataView train, IDataView? validation,
+        FeatureColumn features, LabelColumn labels, Settings settings)
+    {
         // Intra-op threads are process-wide in libtorch: change them only when asked. libtorch's own
         // default is the machine's cores, which is the documented default here too.
         if (settings.Threads is { } threads)
@@ -51,18 +74,6 @@ internal static class TrainingRun
             if (validationSkipped > 0)
                 channel.Warning($"Skipped {validationSkipped} validation row(s) with a missing label or a NaN/infinite feature value.");
         }
-        channel.Info($"{what} {network.TrainableParameterCount:N0} parameters on {device}: {trainSet.Count} rows ({(cached ? "cached in memory" : "streamed")}), " +
-                     $"{recipe.MaxEpoch} epoch(s), batch {recipe.BatchSize}, {recipe.Optimizer} peak lr {recipe.LearningRate}.");
-
-        var trainer = new NetworkTrainer(recipe, DeviceSelector.ToDevice(device));
-        return trainer.Train(network, weights, trainSet, validationSet, new TrainingHooks
-        {
-            CancellationToken = settings.CancellationToken,
-            CheckAlive = host.CheckAlive,
-            EpochCompleted = settings.MetricsCallback,
-            Log = message => channel.Info(message),
-            StartingWeightsAreACandidate = settings.Refit,
-            SelectBestValidationEpoch = settings.SelectBestValidationEpoch,
-        });
+        return new Data(trainSet, validationSet, cached, DeviceSelector.ToDevice(device), device);
     }
 }

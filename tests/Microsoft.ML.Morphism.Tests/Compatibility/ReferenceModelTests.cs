@@ -48,9 +48,9 @@ public class ReferenceModelTests
     }
 
     [Fact]
-    public void SavedModelsDeclareTheCurrentFormatAsTheOldestThatCanReadThem()
+    public void SavedModelsDeclareVersion3AndVersion2AsTheOldestThatCanReadThem()
     {
-        // Version-1 readers would refuse a version-2 recipe as corrupt; declaring version 2 readable-only makes
+        // Version-1 readers would refuse a version-2 recipe as corrupt; declaring version 2 the oldest reader makes
         // ML.NET tell them "the model is too new" instead. The header follows the 8-byte model signature.
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 2, seed: 1));
@@ -69,8 +69,8 @@ public class ReferenceModelTests
 
         var (header, at) = Assert.Single(headers);
         Assert.Equal(MorphableImageClassifierTransformer.FormatVersion, BitConverter.ToUInt32(header, at + 8));  // written
-        Assert.Equal(MorphableImageClassifierTransformer.FormatVersion, BitConverter.ToUInt32(header, at + 12)); // oldest reader
-        Assert.Equal(0x00010002u, MorphableImageClassifierTransformer.FormatVersion);
+        Assert.Equal(0x00010002u, BitConverter.ToUInt32(header, at + 12)); // oldest reader: version 3 only adds an optional part
+        Assert.Equal(0x00010003u, MorphableImageClassifierTransformer.FormatVersion);
     }
 
     private static void Write(string modelPath, string scoresPath, double activationLearningRateFactor)
