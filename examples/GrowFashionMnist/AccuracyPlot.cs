@@ -13,7 +13,7 @@ internal static class AccuracyPlot
     /// x is the epochs a network has been trained, counting its ancestors: the child continues the parent's
     /// line at epoch P (the morph, where its epoch-0 accuracy is the parent's) up to P + R; scratch runs start at 1.
     /// </summary>
-    /// <param name="data">Which data, with the image counts (<see cref="FashionMnistData.ShortDescription"/>), for the subtitle.</param>
+    /// <param name="data">Which data, with the image counts (<see cref="FashionMnistSplits.ShortDescription"/>), for the subtitle.</param>
     public static void Write(string path, IReadOnlyList<SeedResult> seeds, string data)
     {
         int parentEpochs = seeds[0].Parent.Epochs;

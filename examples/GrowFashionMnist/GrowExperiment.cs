@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.ML.Data;
 using Microsoft.ML.Morphism.Morphs;
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Samples;
 using Microsoft.ML.Morphism.Training;
 
 namespace Microsoft.ML.Morphism.Examples.GrowFashionMnist;
@@ -11,7 +12,7 @@ namespace Microsoft.ML.Morphism.Examples.GrowFashionMnist;
 /// Runs the protocol for one seed. Test accuracy is measured after every epoch as a monitor only
 /// (<c>SelectBestValidationEpoch = false</c>): every arm returns its last epoch, nothing is selected on the test set.
 /// </summary>
-internal sealed class GrowExperiment(MLContext ml, FashionMnistData data, GrowSettings settings, int seed, TextWriter console)
+internal sealed class GrowExperiment(MLContext ml, FashionMnistSplits data, GrowSettings settings, int seed, TextWriter console)
 {
     private readonly IDataView _testFeatures = data.Featurizer.Fit(data.Train).Transform(data.Test);
 

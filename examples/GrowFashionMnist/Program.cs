@@ -23,8 +23,8 @@ static int Run(GrowSettings settings)
     var output = Directory.CreateDirectory(settings.OutputFolder).FullName;
     var loader = new MLContext(seed: 0);
     var data = settings.IdxFolder is { } idx
-        ? FashionMnistData.FromIdx(loader, idx, settings.TrainPerClass, settings.TestPerClass, settings.HoldOutPerClass)
-        : FashionMnistData.FromImageFolder(loader, settings.ImageFolder ?? ExampleData.SubsetFolder(typeof(GrowSettings).Assembly),
+        ? FashionMnistSplits.FromIdx(loader, idx, settings.TrainPerClass, settings.TestPerClass, settings.HoldOutPerClass)
+        : FashionMnistSplits.FromImageFolder(loader, settings.ImageFolder ?? ExampleData.SubsetFolder(typeof(GrowSettings).Assembly),
             settings.TrainPerClass, settings.TestPerClass, committedSubset: settings.ImageFolder is null);
     Console.WriteLine($"Data: {data.Description}");
     Console.WriteLine($"Parent: {settings.Architecture} dense(10), {settings.Epochs} epochs; morph: {settings.Plan}; " +

@@ -1,9 +1,8 @@
-// Where the main job's images come from: the committed PNG subset (through LoadImages) or the full IDX files.
+// Where the examples' Fashion-MNIST images come from: the committed PNG subset (through LoadImages) or the full IDX files.
 using Microsoft.ML.Data;
-using Microsoft.ML.Morphism.Samples;
 using Microsoft.ML.Transforms.Image;
 
-namespace Microsoft.ML.Morphism.Examples.GrowFashionMnist;
+namespace Microsoft.ML.Morphism.Samples;
 
 /// <summary>A row of an image folder: an image file and its class name.</summary>
 public sealed class ImageFileRow
@@ -36,7 +35,7 @@ public sealed class PixelRow
 /// <param name="Description">One line saying what was loaded.</param>
 /// <param name="ShortDescription">A few words for the plot's title: which data, and how many images of each split.</param>
 /// <param name="ImageFiles">The image files read (training, then test) for an image folder; empty for the IDX files.</param>
-internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstimator<ITransformer> Featurizer, string Description, string ShortDescription,
+public sealed record FashionMnistSplits(IDataView Train, IDataView Test, IEstimator<ITransformer> Featurizer, string Description, string ShortDescription,
     IReadOnlyList<string> ImageFiles)
 {
     /// <summary>
@@ -63,8 +62,12 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
     /// An image folder laid out <c>&lt;root&gt;/{train,test}/&lt;class folder&gt;/&lt;file&gt;.png</c>, read with
     /// ML.NET's LoadImages/ResizeImages/ConvertToGrayscale/ExtractPixels — the pipeline users write.
     /// </summary>
+    /// <param name="ml">The context the data views and transforms are made with.</param>
+    /// <param name="root">The folder holding <c>train/</c> and <c>test/</c>.</param>
+    /// <param name="trainPerClass">Use only the first N training images of each class (null: all).</param>
+    /// <param name="testPerClass">Use only the first N test images of each class (null: all).</param>
     /// <param name="committedSubset">Whether <paramref name="root"/> is the committed subset (so the title can say so).</param>
-    public static FashionMnistData FromImageFolder(MLContext ml, string root, int? trainPerClass, int? testPerClass, bool committedSubset = false)
+    public static FashionMnistSplits FromImageFolder(MLContext ml, string root, int? trainPerClass, int? testPerClass, bool committedSubset = false)
     {
         ImageFileRow[] Rows(string split, int? perClass) =>
         [
@@ -79,7 +82,7 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
             .Append(ml.Transforms.ConvertToGrayscale("Image"))
             .Append(ml.Transforms.ExtractPixels("Features", "Image", ImagePixelExtractingEstimator.ColorBits.Red, scaleImage: 1f / 255));
         var source = committedSubset ? "Fashion-MNIST, the embedded subset" : $"images from {Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)))}/";
-        return new FashionMnistData(ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test), featurizer,
+        return new FashionMnistSplits(ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test), featurizer,
             $"{train.Length:N0} training and {test.Length:N0} test PNG images from {Path.GetFullPath(root)} (LoadImages → ExtractPixels)",
             $"{source}: {train.Length:N0} training, {test.Length:N0} test images",
             [.. train.Concat(test).Select(row => row.ImagePath)]);
@@ -90,11 +93,15 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
     /// With a per-class count, the first N images of each class in file order — the same images the
     /// committed subset holds for the same counts.
     /// </summary>
+    /// <param name="ml">The context the data views and transforms are made with.</param>
+    /// <param name="folder">The folder with the four IDX files.</param>
+    /// <param name="trainPerClass">Use only the first N training images of each class (null: all).</param>
+    /// <param name="testPerClass">Use only the first N test images of each class (null: all).</param>
     /// <param name="holdOutPerClass">
     /// When set, the test set is the last N training images of each class instead of the official test set
     /// (for choosing settings without looking at the test images); they must not overlap the training images.
     /// </param>
-    public static FashionMnistData FromIdx(MLContext ml, string folder, int? trainPerClass, int? testPerClass, int? holdOutPerClass = null)
+    public static FashionMnistSplits FromIdx(MLContext ml, string folder, int? trainPerClass, int? testPerClass, int? holdOutPerClass = null)
     {
         var trainFile = FashionMnist.Load(FashionMnistSplit.Train, folder);
         var train = Rows(trainFile, FirstOfEachClass(trainFile.Labels, trainPerClass));
@@ -116,7 +123,7 @@ internal sealed record FashionMnistData(IDataView Train, IDataView Test, IEstima
             testText = "test";
         }
         var whole = trainPerClass is null && testPerClass is null && holdOutPerClass is null;
-        return new FashionMnistData(ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test),
+        return new FashionMnistSplits(ml.Data.LoadFromEnumerable(train), ml.Data.LoadFromEnumerable(test),
             ml.Transforms.Conversion.MapValueToKey("Label"),
             $"{train.Length:N0} training and {test.Length:N0} {testText} images from the IDX files in {Path.GetFullPath(folder)}",
             $"Fashion-MNIST, {(whole ? "the full data set" : "part of the full data set")}: {train.Length:N0} training, {test.Length:N0} {testText} images",
