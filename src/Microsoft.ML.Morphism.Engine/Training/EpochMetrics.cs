@@ -24,4 +24,8 @@ public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccur
     /// <summary>Wall time of the run up to the end of this epoch, validation included (0 after a load).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public double CumulativeSeconds { get; init; }
+
+    /// <summary>Accuracy on <see cref="TrainingHooks.MonitorSet"/> after this epoch, or null (not stored in saved models).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double? MonitorAccuracy { get; init; }
 }

@@ -79,8 +79,15 @@ public sealed class NetworkTrainer
 
             var (validationLoss, validationAccuracy) = validation is null ? (null as double?, null as double?) : Evaluate(module, validation, upload, hooks.CancellationToken);
             macs += trainMacs * outcome.Examples + (validation is null ? 0 : forwardMacs * validation.Count);
-            Report(hooks, history, new EpochMetrics(epoch, outcome.Loss, outcome.Accuracy, validationLoss, validationAccuracy, outcome.LearningRate, clock.Elapsed.TotalSeconds, outcome.Examples)
-                { CumulativeMacs = macs, CumulativeSeconds = run.Elapsed.TotalSeconds });
+            var metrics = new EpochMetrics(epoch, outcome.Loss, outcome.Accuracy, validationLoss, validationAccuracy, outcome.LearningRate, clock.Elapsed.TotalSeconds, outcome.Examples)
+                { CumulativeMacs = macs, CumulativeSeconds = run.Elapsed.TotalSeconds };
+            if (hooks.MonitorSet is { } monitor)
+            {
+                run.Stop(); // a monitor is not part of the run's cost
+                metrics = metrics with { MonitorAccuracy = Evaluate(module, monitor, upload, hooks.CancellationToken).Accuracy };
+                run.Start();
+            }
+            Report(hooks, history, metrics);
             if (validationLoss is { } vl && selection.Offer(epoch, vl, module) is { } stop)
             {
                 hooks.Log?.Invoke(stop.Message);

@@ -30,6 +30,13 @@ public sealed class TrainingHooks
     /// </summary>
     public bool SelectBestValidationEpoch { get; init; } = true;
 
+    /// <summary>
+    /// Data measured after every epoch as a monitor only (e.g. the test set in a study): its accuracy goes to
+    /// <see cref="EpochMetrics.MonitorAccuracy"/>, it never chooses weights, and its passes are not charged to
+    /// <see cref="EpochMetrics.CumulativeMacs"/> or <see cref="EpochMetrics.CumulativeSeconds"/>.
+    /// </summary>
+    public ITrainingSet? MonitorSet { get; init; }
+
     /// <summary>When set, the trainer charges every training batch's wall time to its phases (for the benchmarks' breakdown).</summary>
     internal TrainingPhaseTimes? PhaseTimes { get; init; }
 

@@ -247,6 +247,25 @@ public class NetworkTrainerTests
 
         Assert.Contains("takes 100 values per example but the data has 81", e.Message);
     }
+
+    [Fact]
+    public void AMonitorSetIsMeasuredEveryEpochWithoutChangingTheRunOrItsCost()
+    {
+        var train = SyntheticData.Squares(64, 4, 10, seed: 1);
+        var validation = SyntheticData.Squares(32, 4, 10, seed: 2);
+        var test = SyntheticData.Squares(40, 4, 10, seed: 3);
+        var recipe = new TrainingRecipe { MaxEpoch = 2, BatchSize = 16, Seed = 4 };
+        var plain = new NetworkTrainer(recipe).Train(Net, NetworkWeights.Initialize(Net, 1), train, validation, new TrainingHooks { SelectBestValidationEpoch = false });
+        var monitored = new NetworkTrainer(recipe).Train(Net, NetworkWeights.Initialize(Net, 1), train, validation, new TrainingHooks { MonitorSet = test, SelectBestValidationEpoch = false });
+
+        Assert.All(plain.History, m => Assert.Null(m.MonitorAccuracy));
+        Assert.All(monitored.History, m => Assert.InRange(m.MonitorAccuracy!.Value, 0, 1));
+        var expected = new NetworkTrainer(recipe).Evaluate(Net, monitored.Weights, test).Accuracy;
+        Assert.Equal(expected, monitored.History[^1].MonitorAccuracy);
+        Assert.Equal(plain.History.Select(m => m.CumulativeMacs), monitored.History.Select(m => m.CumulativeMacs));
+        foreach (var key in plain.Weights.Keys)
+            Assert.True(plain.Weights[key].Values.SequenceEqual(monitored.Weights[key].Values), $"{key}: the monitor changed training");
+    }
 }
 
 /// <summary>Tests that train or measure process-wide native state run one at a time.</summary>
