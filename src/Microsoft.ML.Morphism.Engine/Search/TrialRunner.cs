@@ -40,6 +40,12 @@ public interface ITrialRunner
 /// <param name="checkAlive">Called before every batch (an ML.NET host's CheckAlive), or null.</param>
 public sealed class LocalTrialRunner(ITrainingSet train, ITrainingSet validation, Device? device = null, Action? checkAlive = null) : ITrialRunner
 {
+    /// <summary>Data measured after every epoch of every trial as a monitor only (see <see cref="TrainingHooks.MonitorSet"/>), or null.</summary>
+    public ITrainingSet? MonitorSet { get; init; }
+
+    /// <summary>Called with each trained trial's per-epoch metrics (e.g. to draw a study's curves), or null.</summary>
+    public Action<TrialRequest, IReadOnlyList<EpochMetrics>>? TrialTrained { get; init; }
+
     /// <inheritdoc/>
     public IReadOnlyList<TrialResult> Run(IReadOnlyList<TrialRequest> trials, CancellationToken cancellationToken)
     {
@@ -55,7 +61,9 @@ public sealed class LocalTrialRunner(ITrainingSet train, ITrainingSet validation
                     CancellationToken = cancellationToken,
                     CheckAlive = checkAlive,
                     SelectBestValidationEpoch = false,
+                    MonitorSet = MonitorSet,
                 });
+                TrialTrained?.Invoke(trial, result.History);
                 var last = result.History[^1];
                 results.Add(new TrialResult(trial.Id, result.Weights, last.ValidationAccuracy ?? double.NaN, last.ValidationLoss ?? double.NaN,
                     last.CumulativeMacs, clock.Elapsed.TotalSeconds, null));
