@@ -127,6 +127,15 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
             module.Constrain();
     }
 
+    /// <summary>Lowers the a of the P-activation <paramref name="layer"/> to at most <paramref name="max"/> (annealing toward the plain activation).</summary>
+    internal void CapActivation(string layer, double max)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (name, parameter) in _modules[layer].named_parameters())
+            if (name == "a")
+                parameter.clamp_max_(max);
+    }
+
     /// <summary>The current a of every P-activation, by layer name.</summary>
     public IReadOnlyDictionary<string, double> ActivationLinearity() =>
         named_parameters().Where(p => p.name.EndsWith(".a", StringComparison.Ordinal))

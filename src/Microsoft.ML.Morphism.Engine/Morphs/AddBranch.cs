@@ -14,6 +14,12 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// the only layer of a branch of a parallel block, F2 joins that block as one more branch instead of
 /// nesting a new one (Inception-like growth). Plan text form: <c>branch(conv2)</c> or <c>branch(conv2, 3)</c>.
 /// </summary>
+/// <remarks>
+/// Capacity: none. Two linear branches summed are one linear conv with the larger kernel (what
+/// <see cref="EnlargeKernelStep"/> gives), so the morph changes only how the same function is parametrised, and with
+/// it the training dynamics; capacity comes from what follows the block, not from the branch. Optimizer state: F1
+/// inherits G's, F2 starts fresh (<see cref="CarryState"/>).
+/// </remarks>
 /// <param name="Layer">The convolution or dense layer G to split into branches.</param>
 /// <param name="KernelSize">The new branch's kernel size (default 1; K′ − K must be even; 1 for dense layers).</param>
 public sealed record AddBranchStep(string Layer, int KernelSize = 1) : MorphStep, IStepText
@@ -60,6 +66,19 @@ public sealed record AddBranchStep(string Layer, int KernelSize = 1) : MorphStep
             child = location.IsTopLevel ? ReplaceTopLevel(network, location.Index, block) : network.Replace(location, block);
         }
         return new MorphOutcome(child, weights.With(tensors), this);
+    }
+
+    /// <summary>
+    /// F1 = G − F2 keeps G's name and G's optimizer state (padded with a fresh border when F1's kernel grew to F2's
+    /// size); the new branch F2 starts fresh (zero, step 0).
+    /// </summary>
+    public override ParameterStates CarryState(ParameterStates state, NetworkDescription parent, MorphOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (outcome.Network[Layer] is Conv2dLayer f1)
+            state = state.Map($"{Layer}.weight", t => EnlargeKernelStep.PadKernel(t, f1.KernelSize));
+        return state.KeepMatching(outcome.Network);
     }
 
     /// <summary>

@@ -11,6 +11,11 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// grows the residual path. Both blobs must be images of the same spatial size, or both vectors.
 /// Plan text form: <c>skip(conv1, conv3)</c>.
 /// </summary>
+/// <remarks>
+/// Capacity: a linear path around the layers in between, usable from the first step (the projection's gradient is
+/// not zero). Optimizer state: the projection starts fresh, everything else keeps its state (the default
+/// <see cref="MorphStep.CarryState"/>).
+/// </remarks>
 /// <param name="From">The source: a top-level layer before <paramref name="To"/>, or <c>"input"</c>.</param>
 /// <param name="To">The top-level layer after whose output the projection is added.</param>
 public sealed record AddSkipStep(string From, string To) : MorphStep, IStepText

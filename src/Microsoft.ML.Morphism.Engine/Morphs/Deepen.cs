@@ -28,6 +28,12 @@ public enum DeepenMethod
 /// uses <c>_d2</c>, and so on. Training moves the P-activation's a away from 1, making the new layer
 /// non-linear.
 /// </summary>
+/// <remarks>
+/// Capacity arrives only through the P-activation's a: at a = 1, F2 ⊛ F1 is one linear map (a conv with the
+/// effective kernel), so the child can express nothing the parent could not until a moves. To force it, see
+/// <see cref="Training.TrainingRecipe.ActivationAnnealEpochs"/>; <see cref="InsertIdentityStep"/> is non-linear at once.
+/// Optimizer state across a growth point: see <see cref="CarryState"/>.
+/// </remarks>
 /// <param name="After">The conv or dense layer to split (top level or inside a parallel branch).</param>
 /// <param name="KernelSize">The new layer's kernel size: odd, and 1 for dense layers.</param>
 /// <param name="Width">
@@ -128,6 +134,33 @@ public sealed record DeepenStep(string After, int KernelSize = 1, int? Width = n
         int minimum = Math.Min(outChannels, KernelFactorizer.SmallestWidthMeetingCondition(outChannels, inChannels, kernel, KernelSize));
         throw Invalid($"width={width} is below the minimum for NetMorph on '{After}' ({outChannels} outputs, {inChannels} inputs, " +
             $"kernel {kernel} then {KernelSize}): use at least {outChannels}, or a width for which the dense factorisation is exact (from {minimum}).");
+    }
+
+    /// <summary>
+    /// Optimizer state follows the values, not the names. NetMorph re-solves both factors, so F1 (which keeps G's name)
+    /// and F2 start fresh (zero moments, step 0) — G's state describes G's weights, not F1's. IdMorph keeps G's weights
+    /// in F1 (<see cref="KernelFactorizer.IdMorph"/>: F1 = G, plus fresh rows for extra width), so F1 inherits G's state
+    /// and the identity F2 starts fresh. Either way G's bias moves unchanged to F2, and its state with it (its gradient at
+    /// the growth point is G's bias gradient); F1's bias (zero) and the P-activation's a start fresh. Everything else is kept.
+    /// </summary>
+    public override ParameterStates CarryState(ParameterStates state, NetworkDescription parent, MorphOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(outcome);
+        var (newLayerName, _) = NewNames(parent);
+        string weight = $"{After}.weight", bias = $"{After}.bias";
+        var carried = state.Move(bias, $"{newLayerName}.bias");
+        if (Method == DeepenMethod.IdMorph)
+        {
+            int width = checked((int)outcome.Weights[weight].Shape[0]);
+            carried = carried.Map(weight, t => WidenPropagation.GrowAxis(t, axis: 0, width));
+        }
+        else
+        {
+            carried = carried.Without(weight);
+        }
+        return carried.KeepMatching(outcome.Network);
     }
 
     /// <summary>The first free <c>{After}_dN</c> / <c>{After}_dN_act</c> pair, N = 1, 2, ...</summary>

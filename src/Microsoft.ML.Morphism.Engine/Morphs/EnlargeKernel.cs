@@ -10,6 +10,10 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// inputs with the same weights: exact, and the output size is unchanged. Grouped and dilated
 /// convolutions work too. Plan text form: <c>kernel(conv2, 5)</c>.
 /// </summary>
+/// <remarks>
+/// Capacity: a larger receptive field at once, linear (no new non-linearity). Optimizer state: padded like the
+/// kernel, the new border fresh (<see cref="CarryState"/>).
+/// </remarks>
 /// <param name="Layer">The convolution whose kernel grows.</param>
 /// <param name="NewKernelSize">The new kernel size K′ &gt; K, with K′ − K even so the old kernel stays centred.</param>
 public sealed record EnlargeKernelStep(string Layer, int NewKernelSize) : MorphStep, IStepText
@@ -42,6 +46,14 @@ public sealed record EnlargeKernelStep(string Layer, int NewKernelSize) : MorphS
         var child = network.Replace(location, enlarged);
         var key = $"{Layer}.weight";
         return new MorphOutcome(child, weights.With(key, PadKernel(weights[key], NewKernelSize)), this);
+    }
+
+    /// <summary>Optimizer state is padded like the kernel: the old taps keep theirs, the new zero border starts fresh (zero, step 0).</summary>
+    public override ParameterStates CarryState(ParameterStates state, NetworkDescription parent, MorphOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(outcome);
+        return state.Map($"{Layer}.weight", t => PadKernel(t, NewKernelSize)).KeepMatching(outcome.Network);
     }
 
     /// <summary>

@@ -15,6 +15,11 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// Without a sample: mean 0, var 1, γ = √(1 + ε), β = 0, which is exact in eval mode only.
 /// Plan text form: <c>bn(conv2)</c>.
 /// </summary>
+/// <remarks>
+/// Capacity: none in eval mode (a per-channel affine map the next layer could absorb); it changes the training
+/// dynamics. Optimizer state: γ and β start fresh, everything else keeps its state (the default
+/// <see cref="MorphStep.CarryState"/>).
+/// </remarks>
 /// <param name="After">The layer whose output the new BatchNorm normalises.</param>
 public sealed record InsertBatchNormStep(string After) : MorphStep, IStepText
 {

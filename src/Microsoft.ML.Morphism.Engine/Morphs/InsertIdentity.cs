@@ -12,6 +12,10 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// <see cref="DeepenStep"/>, whose inserted P-activation starts linear (a = 1) and adds capacity only as
 /// training moves a, the new layer is non-linear from the first step. Plan text: <c>identity(relu1, kernel=3)</c>.
 /// </summary>
+/// <remarks>
+/// Optimizer state: the new layer's weight and bias start fresh, everything else keeps its state (the default
+/// <see cref="MorphStep.CarryState"/>).
+/// </remarks>
 /// <param name="After">A plain (not parametric) ReLU layer, top level or inside a parallel branch.</param>
 /// <param name="KernelSize">The new conv's kernel size: odd (1 for a vector blob).</param>
 public sealed record InsertIdentityStep(string After, int KernelSize = 1) : MorphStep, IStepText

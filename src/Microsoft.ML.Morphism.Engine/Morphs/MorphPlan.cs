@@ -88,4 +88,22 @@ public sealed partial class MorphPlan
 }
 
 /// <summary>The child after a whole plan, and each step's outcome.</summary>
-public sealed record MorphChainOutcome(NetworkDescription Network, NetworkWeights Weights, ImmutableArray<MorphOutcome> Steps);
+public sealed record MorphChainOutcome(NetworkDescription Network, NetworkWeights Weights, ImmutableArray<MorphOutcome> Steps)
+{
+    /// <summary>
+    /// Carries an optimizer's state of <paramref name="parent"/> (the network the plan was applied to) through every
+    /// step in order, each by its own rule (<see cref="MorphStep.CarryState"/>).
+    /// </summary>
+    public ParameterStates CarryState(ParameterStates state, NetworkDescription parent)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(parent);
+        var network = parent;
+        foreach (var outcome in Steps)
+        {
+            state = outcome.Step.CarryState(state, network, outcome);
+            network = outcome.Network;
+        }
+        return state;
+    }
+}

@@ -50,6 +50,23 @@ public abstract record MorphStep
     /// <summary>The morph itself; implementations build new descriptions and weights and leave their inputs alone.</summary>
     protected abstract MorphOutcome ApplyCore(NetworkDescription network, NetworkWeights weights, MorphContext context);
 
+    /// <summary>
+    /// Carries an optimizer's per-parameter state (<paramref name="state"/>, of <paramref name="parent"/>) to the child
+    /// in <paramref name="outcome"/> (this step's outcome on that parent), so that training continues across a growth
+    /// point as if the child had been trained all along: state follows the values. The default keeps the state of every
+    /// parameter that has the same key and shape in the child and starts everything else fresh (zero moments, step 0):
+    /// right for morphs that only add parameters (skip, bn, identity). Morphs that reshape or re-solve existing
+    /// parameters override it (widen and kernel pad the state exactly where the weights grew; deepen and branch say
+    /// which parameter inherits what).
+    /// </summary>
+    public virtual ParameterStates CarryState(ParameterStates state, NetworkDescription parent, MorphOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(outcome);
+        return state.KeepMatching(outcome.Network);
+    }
+
     /// <summary>The plan text form of this step, e.g. <c>deepen(conv2, kernel=3)</c>.</summary>
     public abstract override string ToString();
 

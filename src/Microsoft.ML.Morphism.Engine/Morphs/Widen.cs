@@ -16,6 +16,11 @@ namespace Microsoft.ML.Morphism.Morphs;
 /// (C′ − C)·H·W columns come after the old ones, where flatten puts channels c ≥ C).
 /// Plan text form: <c>widen(conv1, 32)</c>.
 /// </summary>
+/// <remarks>
+/// Capacity arrives at once: the new units pass through the layer's existing activation, so they are non-linear
+/// units from the first step (their outgoing weights are zero, not their gradient). Optimizer state: padded with
+/// fresh entries exactly where the weights grew (<see cref="CarryState"/>).
+/// </remarks>
 /// <param name="Layer">The convolution (not grouped) or dense layer to widen.</param>
 /// <param name="NewWidth">The new number of output channels or units; must exceed the current one.</param>
 public sealed record WidenStep(string Layer, int NewWidth) : MorphStep, IStepText
@@ -82,6 +87,19 @@ public sealed record WidenStep(string Layer, int NewWidth) : MorphStep, IStepTex
         var child = network.Replace(location, widened);
         var childWeights = propagation.Apply(weights, context.NewRandom());
         return new MorphOutcome(child, childWeights, this);
+    }
+
+    /// <summary>
+    /// Optimizer state grows exactly where the weights grew: the widened layer's weight and bias along their output
+    /// axis and every consumer along the axis the new units enter, old entries copied, new entries zero in every slot
+    /// (so Adam's new entries start at step 0). Parameters the widening did not touch keep their state.
+    /// </summary>
+    public override ParameterStates CarryState(ParameterStates state, NetworkDescription parent, MorphOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(outcome);
+        return WidenPropagation.Trace(parent, Layer, NewWidth).Carry(state).KeepMatching(outcome.Network);
     }
 
     private static int Width(Layer layer) => layer switch
@@ -190,6 +208,19 @@ internal sealed class WidenPropagation : IWidenTrace
         foreach (var (key, axis, size, fill) in _growths)
             updated[key] = GrowAxis(Current(key), axis, size, fill == 0 ? null : Filled(fill));
         return weights.With(updated);
+    }
+
+    /// <summary>
+    /// Optimizer state grown like the weights in <see cref="Apply"/>: the same axes and sizes, zeros for the new entries
+    /// whatever the weights' fill (a BatchNorm γ of 1 is still fresh state). Fresh parameters stay fresh.
+    /// </summary>
+    public ParameterStates Carry(ParameterStates state)
+    {
+        state = state.Map($"{_layer}.weight", t => GrowAxis(t, axis: 0, _start.New));
+        state = state.Map($"{_layer}.bias", t => GrowAxis(t, axis: 0, _start.New));
+        foreach (var (key, axis, size, _) in _growths)
+            state = state.Map(key, t => GrowAxis(t, axis, size));
+        return state;
     }
 
     private static Func<long, double[]> Filled(double value) => count =>

@@ -30,6 +30,16 @@ internal sealed class EpochSelection(bool selectBest, int? patience)
             _bestLoss = loss;
     }
 
+    /// <summary>
+    /// Carries the kept weights across a growth point: <paramref name="morph"/> maps them (and their epoch) to the same
+    /// function on the grown network. Their validation loss is unchanged, as the morph is exact.
+    /// </summary>
+    public void Grow(Func<NetworkWeights, int, NetworkWeights> morph)
+    {
+        if (Best is not null)
+            Best = morph(Best, BestEpoch);
+    }
+
     /// <summary>Offers an epoch's validation loss; returns a stop when the patience ran out.</summary>
     public Stop? Offer(int epoch, double validationLoss, NetworkModule module)
     {

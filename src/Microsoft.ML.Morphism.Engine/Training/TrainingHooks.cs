@@ -42,4 +42,11 @@ public sealed class TrainingHooks
 
     /// <summary>A test hook called after every optimizer step (e.g. to corrupt a weight as a faulty kernel would).</summary>
     internal Action<Modules.NetworkModule>? AfterStep { get; init; }
+
+    /// <summary>A test hook called at each growth point once the grown module and its optimizer (state carried) are ready.</summary>
+    internal Action<GrowthSnapshot>? GrowthApplied { get; init; }
 }
+
+/// <summary>A growth point as the test hook sees it: the parent (weights and optimizer state read from training), the morph outcome, the child's module and optimizer.</summary>
+internal sealed record GrowthSnapshot(int Epoch, Networks.NetworkDescription Parent, Networks.NetworkWeights ParentWeights, Morphs.ParameterStates ParentStates,
+    Morphs.MorphChainOutcome Chain, Modules.NetworkModule ChildModule, TorchSharp.Modules.OptimizerHelper ChildOptimizer);

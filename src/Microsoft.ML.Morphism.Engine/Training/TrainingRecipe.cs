@@ -1,4 +1,6 @@
 // How a network is trained: optimizer, learning-rate schedule, regularisation, augmentation and stopping rules.
+using System.Text.Json.Serialization;
+
 namespace Microsoft.ML.Morphism.Training;
 
 /// <summary>The optimizers the trainer offers.</summary>
@@ -76,6 +78,27 @@ public sealed record TrainingRecipe
     /// <summary>Seed of shuffling, augmentation and dropout (same seed, data and threads → same weights).</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// A learning-rate ramp after each growth point of a growing run (<see cref="GrowthSchedule"/>), in epochs (fractions
+    /// allowed; default 0 = none). The schedule itself continues over the whole run — no new warm-up; the ramp multiplies
+    /// it by (p − N)/R for epoch progress p in [N, N + R) after the growth at epoch N (at least 1e-3, as the warm-up).
+    /// Not written to JSON when 0, so recipes without it serialise as before.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double GrowthRampEpochs { get; init; }
+
+    /// <summary>
+    /// Anneals every P-activation a morph inserted toward the plain activation over this many epochs (default 0 = off).
+    /// After each optimizer step (after the clamp into [0, 1]) each such a is clamped to at most
+    /// max(0, 1 − (p − p₀)/N), where N is this value, p the epoch progress at the end of the step (epoch − 1 + batches
+    /// done / batches per epoch) and p₀ the progress at which the activation was inserted: the growth point's epoch for a
+    /// growth inside the run, 0 for activations already marked as morphed when the run starts (a refit after a morph).
+    /// So after N epochs the inserted layer is fully non-linear (a = 0), whatever the gradient of a does; before that,
+    /// a is free to go lower. P-activations of the original architecture are not touched. Not written to JSON when 0.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double ActivationAnnealEpochs { get; init; }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -89,7 +112,21 @@ public sealed record TrainingRecipe
         if (MaxEpoch < 0) throw new ArgumentException($"MaxEpoch must not be negative (got {MaxEpoch}).");
         if (ShiftPixels < 0) throw new ArgumentException($"ShiftPixels must not be negative (got {ShiftPixels}).");
         if (EarlyStoppingPatience is <= 0) throw new ArgumentException($"EarlyStoppingPatience must be positive (got {EarlyStoppingPatience}).");
+        if (!(GrowthRampEpochs >= 0) || !double.IsFinite(GrowthRampEpochs)) throw new ArgumentException($"GrowthRampEpochs must not be negative (got {GrowthRampEpochs}).");
+        if (!(ActivationAnnealEpochs >= 0) || !double.IsFinite(ActivationAnnealEpochs)) throw new ArgumentException($"ActivationAnnealEpochs must not be negative (got {ActivationAnnealEpochs}).");
         if (!(DivergenceFactor > 1)) throw new ArgumentException($"DivergenceFactor must be above 1 (got {DivergenceFactor}).");
+    }
+
+    /// <summary>
+    /// The learning rate at a point of a growing run: <see cref="LearningRateAt(double)"/> times the ramp after the
+    /// last growth point (<see cref="GrowthRampEpochs"/>); <paramref name="lastGrowth"/> is its epoch, or null before any.
+    /// </summary>
+    public double LearningRateAt(double epochProgress, int? lastGrowth)
+    {
+        double lr = LearningRateAt(epochProgress);
+        if (lastGrowth is not { } growth || GrowthRampEpochs <= 0 || epochProgress >= growth + GrowthRampEpochs)
+            return lr;
+        return lr * Math.Max(epochProgress - growth, 1e-3 * GrowthRampEpochs) / GrowthRampEpochs;
     }
 
     /// <summary>The learning rate at a point of training (epoch progress in [0, MaxEpoch]).</summary>
