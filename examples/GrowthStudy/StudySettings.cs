@@ -17,7 +17,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
     private static readonly Option<int> ValidationOption = ExampleCommandLine.WholeNumber("--validation-images", "the last n training images validate (choose trials; never the test set)", 5_000);
     private static readonly Option<double?> BudgetOption = ExampleCommandLine.Number("--budget-epochs", "the MAC budget B, in epochs of the default CNN on the training images (validation included); default 100");
     private static readonly Option<IReadOnlyList<int>> SeedsOption = ExampleCommandLine.WholeNumbers("--seeds", "seeds; each runs all arms back to back", [1], minimum: 0);
-    private static readonly Option<string> ArmsOption = new("--arms") { HelpName = "A,A-half,B,C,D", Description = "arms to run (D needs C)", DefaultValueFactory = _ => string.Join(",", AllArms) };
+    private static readonly Option<string> ArmsOption = new("--arms") { HelpName = "A,A-half,B,C,D", Description = "arms to run, in this order (D needs C before it)", DefaultValueFactory = _ => string.Join(",", AllArms) };
     private static readonly Option<string?> OutOption = new("--out") { HelpName = "folder", Description = "where seed-N.json files go (default artifacts/growth-study)" };
     private static readonly Option<int?> ThreadsOption = ExampleCommandLine.OptionalWholeNumber("--threads", "libtorch intra-op threads (default: libtorch's)");
     private static readonly Option<int> InitialOption = ExampleCommandLine.WholeNumber("--initial-epochs", "B and C: epochs that train the starting network", 10, minimum: 0);
@@ -47,8 +47,8 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
             var arms = result.GetValue(ArmsOption)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             if (arms.FirstOrDefault(a => !AllArms.Contains(a)) is { } unknown)
                 throw new ArgumentException($"Option '--arms': unknown arm '{unknown}'; the arms are {string.Join(", ", AllArms)}.");
-            if (arms.Contains("D") && !arms.Contains("C"))
-                throw new ArgumentException("Option '--arms': D trains C's final architecture, so it needs C.");
+            if (arms.Contains("D") && Array.IndexOf(arms, "C") is var c && (c < 0 || c > Array.IndexOf(arms, "D")))
+                throw new ArgumentException("Option '--arms': D trains C's final architecture, so it needs C before it.");
             (double, double)? shrink = null;
             if (result.GetValue(ShrinkOption) is { } sp)
             {
@@ -64,7 +64,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
                 ValidationImages: result.GetValue(ValidationOption),
                 BudgetEpochs: result.GetValue(BudgetOption) ?? 100,
                 Seeds: result.GetValue(SeedsOption)!,
-                Arms: [.. AllArms.Where(arms.Contains)],
+                Arms: [.. arms.Distinct()],
                 Out: Path.GetFullPath(result.GetValue(OutOption) ?? Path.Combine("artifacts", "growth-study")),
                 Threads: result.GetValue(ThreadsOption),
                 InitialEpochs: result.GetValue(InitialOption),
