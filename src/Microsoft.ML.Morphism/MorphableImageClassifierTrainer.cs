@@ -79,6 +79,12 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         public string? Architecture;
         /// <summary>A complete network (e.g. from <c>NetworkBuilder</c>) including its output layer; overrides <see cref="Architecture"/>.</summary>
         public NetworkDescription? Network;
+        /// <summary>
+        /// Growth inside this one training run, e.g. <c>"epoch 3: widen(conv1, 32) deepen(conv2); epoch 6: widen(dense1, 128)"</c>:
+        /// after each listed epoch the network is morphed exactly (verified), the optimizer state is carried by each morph's
+        /// rule, and training continues on the same learning-rate schedule. Null: the network keeps its shape.
+        /// </summary>
+        public string? GrowthSchedule;
     }
 
     private readonly IHost _host;
@@ -118,10 +124,13 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         var recipe = Recipe();
         var weights = modelParameters?.Weights ?? NetworkWeights.Initialize(network, recipe.Seed);
 
+        var growth = _options.GrowthSchedule is { } schedule ? Training.GrowthSchedule.Parse(schedule) : null;
         var result = TrainingRun.Run(_host, "Training", network, weights, recipe, input, _options.ValidationSet, features, labels,
-            _options.ToRunSettings(refit: false));
-        var model = new MorphableImageClassifierModelParameters(network, result.Weights, labels.ClassNames, recipe,
-            modelParameters?.MorphHistory, modelParameters?.LastMorphReport, result.History);
+            _options.ToRunSettings(refit: false), growth);
+        // A grown run's morphs (as applied) join the history; its last growth point's verification is the last morph report.
+        var model = new MorphableImageClassifierModelParameters(result.Network ?? network, result.Weights, labels.ClassNames, recipe,
+            [.. modelParameters?.MorphHistory ?? [], .. result.Growth.SelectMany(g => g.Report.Steps)],
+            result.Growth.Count > 0 ? result.Growth[^1].Report : modelParameters?.LastMorphReport, result.History);
         return new MorphableImageClassifierTransformer(_host, model, _options.FeatureColumnName, features.Column.Type,
             _options.LabelColumnName, _options.ScoreColumnName, _options.PredictedLabelColumnName);
     }

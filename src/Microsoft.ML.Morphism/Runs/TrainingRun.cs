@@ -14,7 +14,7 @@ internal static class TrainingRun
         Action<EpochMetrics>? MetricsCallback, bool Refit, bool SelectBestValidationEpoch, CancellationToken CancellationToken);
 
     public static TrainingResult Run(IHost host, string what, NetworkDescription network, NetworkWeights weights, TrainingRecipe recipe,
-        IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings)
+        IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings, GrowthSchedule? growth = null)
     {
         using var channel = host.Start(what);
         var data = Prepare(host, channel, network, train, validation, features, labels, settings);
@@ -30,7 +30,7 @@ internal static class TrainingRun
             Log = message => channel.Info(message),
             StartingWeightsAreACandidate = settings.Refit,
             SelectBestValidationEpoch = settings.SelectBestValidationEpoch,
-        });
+        }, growth);
     }
 
     /// <summary>A run's data and device: the training rows (cached or streamed), the validation rows, where to train.</summary>

@@ -138,4 +138,31 @@ public class GrowingClassifierTests
         };
         Assert.ThrowsAny<OperationCanceledException>(() => Grow(ml, data, options));
     }
+
+    [Fact]
+    public void TheTrainerGrowsInsideOneScheduleAndRecordsTheMorphs()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 8, seed: 10));
+        var options = SmallModels.Options(epochs: 3);
+        options.GrowthSchedule = "epoch 1: widen(conv1, 6); epoch 2: deepen(conv1, kernel=3)";
+        var model = SmallModels.Train(ml, data, options);
+
+        var classifier = ml.Morphism().FindClassifier(model);
+        Assert.Equal(6, ((Networks.Conv2dLayer)classifier.Network["conv1"]).OutChannels);
+        Assert.True(classifier.Network.Contains("conv1_d1"));
+        Assert.Equal(["widen(conv1, 6)", "deepen(conv1, kernel=3, width=6)"], classifier.MorphHistory.Select(s => s.ToString()));
+        Assert.NotNull(classifier.LastMorphReport);
+        Assert.True(classifier.LastMorphReport!.MaxRelError <= 1e-4);
+        Assert.Equal(3, classifier.Model.TrainingHistory.Length);
+
+        using var dir = new TempDirectory();
+        var path = dir.File("grown.zip");
+        ml.Morphism().SaveModel(model, data.Schema, path);
+        Assert.Equal(SmallModels.Scores(model, data), SmallModels.Scores(ml.Model.Load(path, out _), data));
+
+        var bad = SmallModels.Options(epochs: 3);
+        bad.GrowthSchedule = "epoch one: widen(conv1, 6)";
+        Assert.Throws<FormatException>(() => SmallModels.Train(ml, data, bad));
+    }
 }
