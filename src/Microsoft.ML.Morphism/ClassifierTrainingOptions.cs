@@ -36,6 +36,10 @@ public abstract class ClassifierTrainingOptions
     public bool? HorizontalFlip;
     /// <summary>Stop after this many epochs without a lower validation loss. Default: never (refit: the parent's).</summary>
     public int? EarlyStoppingPatience;
+    /// <summary>After each growth point of a <c>GrowthSchedule</c>, ramp the learning rate up linearly over this many epochs. Default 0 (refit: the parent's).</summary>
+    public double? GrowthRampEpochs;
+    /// <summary>Drive each morph-inserted P-activation to the plain activation over this many epochs (0 = off). Default 0 (refit: the parent's).</summary>
+    public double? ActivationAnnealEpochs;
     /// <summary>Seed of initialisation, shuffling, augmentation, dropout and a morph's new weights. Default: the MLContext seed, else 0 (refit: the parent's).</summary>
     public int? Seed;
 
@@ -76,6 +80,8 @@ public abstract class ClassifierTrainingOptions
             ShiftPixels = ShiftPixels ?? defaults.ShiftPixels,
             HorizontalFlip = HorizontalFlip ?? defaults.HorizontalFlip,
             EarlyStoppingPatience = EarlyStoppingPatience ?? defaults.EarlyStoppingPatience,
+            GrowthRampEpochs = GrowthRampEpochs ?? defaults.GrowthRampEpochs,
+            ActivationAnnealEpochs = ActivationAnnealEpochs ?? defaults.ActivationAnnealEpochs,
             Seed = Seed ?? defaults.Seed,
         };
         recipe.Validate();

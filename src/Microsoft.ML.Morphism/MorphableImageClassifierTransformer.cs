@@ -89,15 +89,15 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
     // Format versions: 0x00010001 = version 1 (network/weights/labels/recipe/history parts with checksums);
     // 0x00010002 = version 2 (the recipe may hold ActivationLearningRateFactor, which version-1 readers refuse as an
     // unknown member: they must say "too new" instead). Version 1 recipes read with the factor's default, 1.
-    // 0x00010003 = version 3 (an optional Lineage part: a grown model's search history). Version-2 readers load such
-    // a model without its lineage, so version 3 stays readable by them.
+    // 0x00010003 = version 3 (an optional Lineage part: a grown model's search history; the recipe may hold
+    // GrowthRampEpochs and ActivationAnnealEpochs). Version-2 readers load a lineage-only version-3 model without its
+    // lineage, so such models declare version 2 as the oldest reader; a recipe with the new knobs declares version 3.
     internal const uint FormatVersion = 0x00010003;
-    private const uint ReadableByVersion = 0x00010002;
 
-    private static VersionInfo GetVersionInfo() => new(
+    private static VersionInfo GetVersionInfo(uint readableBy = FormatVersion) => new(
         modelSignature: "MRPHIMGC",
         verWrittenCur: FormatVersion,
-        verReadableCur: ReadableByVersion,
+        verReadableCur: readableBy,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
         loaderAssemblyName: typeof(MorphableImageClassifierTransformer).Assembly.FullName);
@@ -107,7 +107,8 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
     {
         Host.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel();
-        ctx.SetVersionInfo(GetVersionInfo());
+        bool newRecipeKnobs = Model.Recipe.GrowthRampEpochs != 0 || Model.Recipe.ActivationAnnealEpochs != 0;
+        ctx.SetVersionInfo(GetVersionInfo(readableBy: newRecipeKnobs ? FormatVersion : 0x00010002));
         // *** Binary format (versions 1 to 3; 2 differs in the recipe's JSON, 3 may add a Lineage part) ***
         // string: feature, label, score, predicted-label column names
         // byte: feature kind (0 = Single vector, 1 = Image); int: vector size or image height, int: image width

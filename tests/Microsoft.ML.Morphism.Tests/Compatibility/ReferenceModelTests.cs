@@ -51,12 +51,33 @@ public class ReferenceModelTests
     public void SavedModelsDeclareVersion3AndVersion2AsTheOldestThatCanReadThem()
     {
         // Version-1 readers would refuse a version-2 recipe as corrupt; declaring version 2 the oldest reader makes
-        // ML.NET tell them "the model is too new" instead. The header follows the 8-byte model signature.
+        // ML.NET tell them "the model is too new" instead. Version 3 only adds an optional part, so version 2 still reads it.
+        var (written, readable, _) = SaveAndReadHeader(new MorphableImageClassifierTrainer.Options());
+        Assert.Equal(MorphableImageClassifierTransformer.FormatVersion, written);
+        Assert.Equal(0x00010002u, readable);
+        Assert.Equal(0x00010003u, MorphableImageClassifierTransformer.FormatVersion);
+    }
+
+    [Fact]
+    public void ARecipeWithVersion3KnobsDeclaresVersion3AsTheOldestReader()
+    {
+        // A version-2 reader would refuse ActivationAnnealEpochs as an unknown recipe member, i.e. as damage.
+        var (written, readable, loaded) = SaveAndReadHeader(new MorphableImageClassifierTrainer.Options { ActivationAnnealEpochs = 2 });
+        Assert.Equal(0x00010003u, written);
+        Assert.Equal(0x00010003u, readable);
+        Assert.Equal(2, loaded.Model.Recipe.ActivationAnnealEpochs);
+    }
+
+    private static (uint Written, uint Readable, MorphableImageClassifierTransformer Loaded) SaveAndReadHeader(MorphableImageClassifierTrainer.Options knobs)
+    {
         var ml = new MLContext(seed: 1);
         var data = ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 2, seed: 1));
         using var dir = new TempDirectory();
         var path = dir.File("model.zip");
-        ml.Model.Save(Reliability.SmallModels.Train(ml, data), data.Schema, path);
+        var options = Reliability.SmallModels.Options();
+        options.ActivationAnnealEpochs = knobs.ActivationAnnealEpochs;
+        ml.Model.Save(Reliability.SmallModels.Train(ml, data, options), data.Schema, path);
+        var loaded = ml.Morphism().FindClassifier(ml.Model.Load(path, out _));
 
         using var zip = System.IO.Compression.ZipFile.OpenRead(path);
         var headers = zip.Entries.Select(e =>
@@ -66,11 +87,8 @@ public class ReferenceModelTests
             stream.CopyTo(bytes);
             return bytes.ToArray();
         }).Select(b => (Bytes: b, At: b.AsSpan().IndexOf("MRPHIMGC"u8))).Where(h => h.At >= 0).ToList();
-
-        var (header, at) = Assert.Single(headers);
-        Assert.Equal(MorphableImageClassifierTransformer.FormatVersion, BitConverter.ToUInt32(header, at + 8));  // written
-        Assert.Equal(0x00010002u, BitConverter.ToUInt32(header, at + 12)); // oldest reader: version 3 only adds an optional part
-        Assert.Equal(0x00010003u, MorphableImageClassifierTransformer.FormatVersion);
+        var (header, at) = Assert.Single(headers); // the header follows the 8-byte model signature
+        return (BitConverter.ToUInt32(header, at + 8), BitConverter.ToUInt32(header, at + 12), loaded);
     }
 
     private static void Write(string modelPath, string scoresPath, double activationLearningRateFactor)
