@@ -39,7 +39,7 @@ static void RunSeed(StudySettings settings, StudyData data, int seed, string[] a
         Cpu(), TorchSharp.torch.get_num_threads(), data.Description, arms.Budget, settings.BudgetEpochs, Load(), 0, DateTime.UtcNow, []);
     var path = Path.Combine(settings.Out, $"seed-{seed}-{settings.Label}.json");
     Console.WriteLine($"[seed {seed}] budget B = {arms.Budget:0.00e+00} MACs ({settings.BudgetEpochs} epochs of the default CNN, {arms.EpochCost(StudyArms.DefaultNetwork):0.00e+00} MACs each)");
-    Microsoft.ML.Morphism.Networks.NetworkDescription? searched = null;
+    Microsoft.ML.Morphism.Networks.NetworkDescription? searched = null, grown = null;
     foreach (var arm in settings.Arms)
     {
         var result = arm switch
@@ -49,6 +49,8 @@ static void RunSeed(StudySettings settings, StudyData data, int seed, string[] a
             "B" => arms.Search("B", inherit: false).Result,
             "C" => Remember(arms.Search("C", inherit: true), out searched),
             "D" => arms.FromScratch("D", searched!, arms.Budget),
+            "E-grown" => Remember(arms.GrownInOneSchedule(), out grown),
+            "E-scratch" => arms.FromScratch("E-scratch", grown!, arms.Budget),
             _ => throw new InvalidOperationException($"unknown arm {arm}"),
         };
         results.Arms.Add(result);

@@ -85,4 +85,38 @@ internal sealed class StudyArms(StudySettings settings, StudyData data, int seed
             trials.Sum(t => t.Epochs), last.ValidationAccuracy ?? double.NaN, last.TestAccuracy ?? double.NaN, result.Rounds, result.ChildTrials, result.StopReason,
             curve, result.Lineage.ToTree()), result.Network);
     }
+
+    /// <summary>
+    /// E-grown: the default CNN grown inside one schedule (<see cref="StudySettings.GrowthSchedule"/>), its epochs sized so the
+    /// whole run (each epoch at the network's cost of that epoch, growth verification included) fits in the budget.
+    /// Returns the grown network too, for E-scratch.
+    /// </summary>
+    public (ArmResult Result, NetworkDescription Final) GrownInOneSchedule()
+    {
+        var schedule = GrowthSchedule.Parse(settings.GrowthSchedule);
+        var network = DefaultNetwork;
+        long spent = 0;
+        int epoch = 0;
+        var points = schedule.Points.ToDictionary(p => p.Epoch, p => p.Plan);
+        var weights = NetworkWeights.Initialize(network, seed);
+        // Walk the schedule on descriptions only (a shape-only apply of each plan) to size the run.
+        var current = network;
+        while (spent + EpochCost(current) <= Budget)
+        {
+            spent += EpochCost(current);
+            epoch++;
+            if (points.TryGetValue(epoch, out var plan))
+                current = plan.Apply(current, NetworkWeights.Initialize(current, seed)).Network;
+        }
+        log.WriteLine($"[seed {seed}] E-grown: {settings.GrowthSchedule}; {epoch} epochs for {Budget:0.00e+00} MACs");
+        var result = new NetworkTrainer(Recipe with { MaxEpoch = epoch }).Train(network, weights, data.Train, data.Validation,
+            new TrainingHooks { SelectBestValidationEpoch = false, MonitorSet = data.Test }, schedule);
+        var last = result.History[^1];
+        var final = result.Network!;
+        var curve = result.History.Select(m => new CurvePoint(m.CumulativeMacs, m.CumulativeSeconds, m.ValidationAccuracy, m.MonitorAccuracy)).ToList();
+        log.WriteLine($"[seed {seed}] E-grown: {final}; validation {last.ValidationAccuracy:P2}, test {last.MonitorAccuracy:P2} (monitor), {last.CumulativeMacs:0.00e+00} MACs, {last.CumulativeSeconds:F0} s; " +
+                      string.Join("; ", result.Growth.Select(g => $"growth after epoch {g.Epoch}: max rel error {g.MaxRelError:0.0e+00}")));
+        return (new ArmResult("E-grown", final.ToString(), final.TrainableParameterCount, final.ForwardMacs, last.CumulativeMacs, last.CumulativeSeconds, epoch,
+            last.ValidationAccuracy ?? double.NaN, last.MonitorAccuracy ?? double.NaN, null, null, null, curve, null), final);
+    }
 }

@@ -63,6 +63,8 @@ internal static class StudyReport
             text.AppendLine(C, $"- Target 2b (C reaches A's final test accuracy with ≤ ½ of A's MACs): {(cReach.All(r => r is { Share: <= 0.5 }) ? "met" : "MISSED")} " +
                 $"(per seed: {string.Join(", ", cReach.Select(r => r is { } p ? p.Share.ToString("F2", C) + " B" : "not reached"))}; A used {string.Join(", ", aMacs.Zip(seeds).Select(p => p.First is { } m ? ((double)m / p.Second.Budget).ToString("F2", C) : "–"))} B).");
         }
+        if (means.TryGetValue("E-grown", out var grown) && means.TryGetValue("E-scratch", out var scratch))
+            text.AppendLine(C, $"- Target 1b (growth inside one schedule, E-grown ≥ E-scratch − 0.1 pp at equal MACs): {100 * grown:F2} % vs {100 * scratch:F2} % → {(grown >= scratch - 0.001 ? "met" : "MISSED")} ({100 * (grown - scratch):+0.00;-0.00} pp).");
         if (means.TryGetValue("A", out var full) && means.TryGetValue("A-half", out var half))
             text.AppendLine(C, $"- A is no strawman: A at B/2 {100 * half:F2} % vs A at B {100 * full:F2} % ({100 * (half - full):+0.00;-0.00} pp; the issue asks for within 0.3 pp).");
         text.AppendLine();

@@ -7,10 +7,13 @@ namespace Microsoft.ML.Morphism.Examples.GrowthStudy;
 /// <summary>One study run's settings; every arm of a seed runs back to back in one process with the same threads.</summary>
 internal sealed record StudySettings(string Data, int TrainImages, int ValidationImages, double BudgetEpochs, IReadOnlyList<int> Seeds,
     IReadOnlyList<string> Arms, string Out, int? Threads, int InitialEpochs, int Children, int EpochsPerTrial, int MaxMorphs,
-    double FinalFraction, (double Shrink, double Perturb)? ShrinkAndPerturb, string Label, string? Report)
+    double FinalFraction, (double Shrink, double Perturb)? ShrinkAndPerturb, string Label, string? Report, string GrowthSchedule)
 {
-    /// <summary>The arms, in the order they run: A (default CNN, budget B), A-half (B/2), B (random search), C (growth search), D (C's architecture from scratch).</summary>
-    public static readonly string[] AllArms = ["A", "A-half", "B", "C", "D"];
+    /// <summary>
+    /// The arms: A (default CNN, budget B), A-half (B/2), B (random search), C (growth search), D (C's architecture from
+    /// scratch), E-grown (growth inside one schedule, --growth-schedule) and E-scratch (its final network from scratch), all at B.
+    /// </summary>
+    public static readonly string[] AllArms = ["A", "A-half", "B", "C", "D", "E-grown", "E-scratch"];
 
     private static readonly Option<string?> DataOption = new("--data") { HelpName = "folder", Description = $"the Fashion-MNIST IDX files (default {FashionMnist.DefaultDataFolder})" };
     private static readonly Option<int> TrainOption = ExampleCommandLine.WholeNumber("--train-images", "the first n training images train", 10_000);
@@ -27,6 +30,12 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
     private static readonly Option<double?> FinalOption = ExampleCommandLine.Number("--final-fraction", "B and C: share of B kept for training the winner (default 0.25)", allowZero: true);
     private static readonly Option<string?> ShrinkOption = new("--shrink-perturb") { HelpName = "s,p", Description = "C: shrink-and-perturb after each morph, w = s·w + p·w0 (ablation)" };
     private static readonly Option<string> LabelOption = new("--label") { HelpName = "text", Description = "names this configuration in the results (ablations)", DefaultValueFactory = _ => "plain" };
+    private static readonly Option<string> ScheduleOption = new("--growth-schedule")
+    {
+        HelpName = "text",
+        Description = "E-grown: the growth inside one schedule",
+        DefaultValueFactory = _ => "epoch 5: widen(conv1, 32) widen(conv2, 64) widen(dense1, 128)",
+    };
     private static readonly Option<string?> ReportOption = new("--report") { HelpName = "folder", Description = "instead of running: summarise every seed-*.json under the folder (markdown table, plot)" };
 
     private static RootCommand Command() => new("""
@@ -38,7 +47,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
         """)
     {
         DataOption, TrainOption, ValidationOption, BudgetOption, SeedsOption, ArmsOption, OutOption, ThreadsOption, InitialOption, ChildrenOption,
-        TrialEpochsOption, MorphsOption, FinalOption, ShrinkOption, LabelOption, ReportOption,
+        TrialEpochsOption, MorphsOption, FinalOption, ShrinkOption, LabelOption, ReportOption, ScheduleOption,
     };
 
     public static StudySettings? Parse(string[] args, out int exitCode) =>
@@ -49,6 +58,8 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
                 throw new ArgumentException($"Option '--arms': unknown arm '{unknown}'; the arms are {string.Join(", ", AllArms)}.");
             if (arms.Contains("D") && Array.IndexOf(arms, "C") is var c && (c < 0 || c > Array.IndexOf(arms, "D")))
                 throw new ArgumentException("Option '--arms': D trains C's final architecture, so it needs C before it.");
+            if (arms.Contains("E-scratch") && Array.IndexOf(arms, "E-grown") is var e && (e < 0 || e > Array.IndexOf(arms, "E-scratch")))
+                throw new ArgumentException("Option '--arms': E-scratch trains E-grown's final network, so it needs E-grown before it.");
             (double, double)? shrink = null;
             if (result.GetValue(ShrinkOption) is { } sp)
             {
@@ -74,6 +85,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
                 FinalFraction: result.GetValue(FinalOption) ?? 0.25,
                 ShrinkAndPerturb: shrink,
                 Label: result.GetValue(LabelOption)!,
-                Report: result.GetValue(ReportOption));
+                Report: result.GetValue(ReportOption),
+                GrowthSchedule: result.GetValue(ScheduleOption)!);
         }, out exitCode);
 }
