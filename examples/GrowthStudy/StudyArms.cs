@@ -48,6 +48,7 @@ internal sealed class StudyArms(StudySettings settings, StudyData data, int seed
             MaxMorphsPerChild = settings.MaxMorphs,
             MacBudget = Budget,
             FinalTrainingFraction = settings.FinalFraction,
+            TrialLearningRate = settings.TrialLearningRate,
             InheritWeights = inherit,
             ShrinkAndPerturb = inherit ? settings.ShrinkAndPerturb : null,
             Seed = seed,

@@ -13,8 +13,10 @@ internal sealed record StudyData(InMemoryTrainingSet Train, InMemoryTrainingSet 
         int n = settings.TrainImages, m = settings.ValidationImages;
         if (n + m > train.Images.Count)
             throw new ArgumentException($"--train-images {n} and --validation-images {m} overlap: the training file has {train.Images.Count:N0} images.");
-        return new StudyData(Set(train, 0, n), Set(train, train.Images.Count - m, m), Set(test, 0, test.Images.Count),
-            $"Fashion-MNIST IDX ({Path.GetFullPath(settings.Data)}): training images 1–{n:N0} train, {train.Images.Count - m + 1:N0}–{train.Images.Count:N0} validate, all {test.Images.Count:N0} test images monitor");
+        int t = Math.Min(settings.TestImages ?? test.Images.Count, test.Images.Count);
+        return new StudyData(Set(train, 0, n), Set(train, train.Images.Count - m, m), Set(test, 0, t),
+            $"Fashion-MNIST IDX ({Path.GetFullPath(settings.Data)}): training images 1–{n:N0} train, {train.Images.Count - m + 1:N0}–{train.Images.Count:N0} validate, " +
+            (t == test.Images.Count ? $"all {t:N0} test images monitor" : $"test images 1–{t:N0} monitor"));
     }
 
     private static InMemoryTrainingSet Set(LabeledImages data, int first, int count)

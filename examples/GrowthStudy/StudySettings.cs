@@ -5,9 +5,9 @@ using Microsoft.ML.Morphism.Samples;
 namespace Microsoft.ML.Morphism.Examples.GrowthStudy;
 
 /// <summary>One study run's settings; every arm of a seed runs back to back in one process with the same threads.</summary>
-internal sealed record StudySettings(string Data, int TrainImages, int ValidationImages, double BudgetEpochs, IReadOnlyList<int> Seeds,
+internal sealed record StudySettings(string Data, int TrainImages, int ValidationImages, int? TestImages, double BudgetEpochs, IReadOnlyList<int> Seeds,
     IReadOnlyList<string> Arms, string Out, int? Threads, int InitialEpochs, int Children, int EpochsPerTrial, int MaxMorphs,
-    double FinalFraction, (double Shrink, double Perturb)? ShrinkAndPerturb, string Label, string? Report, string GrowthSchedule)
+    double FinalFraction, double? TrialLearningRate, (double Shrink, double Perturb)? ShrinkAndPerturb, string Label, string? Report, string GrowthSchedule)
 {
     /// <summary>
     /// The arms: A (default CNN, budget B), A-half (B/2), B (random search), C (growth search), D (C's architecture from
@@ -18,6 +18,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
     private static readonly Option<string?> DataOption = new("--data") { HelpName = "folder", Description = $"the Fashion-MNIST IDX files (default {FashionMnist.DefaultDataFolder})" };
     private static readonly Option<int> TrainOption = ExampleCommandLine.WholeNumber("--train-images", "the first n training images train", 10_000);
     private static readonly Option<int> ValidationOption = ExampleCommandLine.WholeNumber("--validation-images", "the last n training images validate (choose trials; never the test set)", 5_000);
+    private static readonly Option<int?> TestOption = ExampleCommandLine.OptionalWholeNumber("--test-images", "monitor on the first n test images (default: all 10,000)");
     private static readonly Option<double?> BudgetOption = ExampleCommandLine.Number("--budget-epochs", "the MAC budget B, in epochs of the default CNN on the training images (validation included); default 100");
     private static readonly Option<IReadOnlyList<int>> SeedsOption = ExampleCommandLine.WholeNumbers("--seeds", "seeds; each runs all arms back to back", [1], minimum: 0);
     private static readonly Option<string> ArmsOption = new("--arms") { HelpName = "A,A-half,B,C,D", Description = "arms to run, in this order (D needs C before it)", DefaultValueFactory = _ => string.Join(",", AllArms) };
@@ -28,6 +29,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
     private static readonly Option<int> TrialEpochsOption = ExampleCommandLine.WholeNumber("--epochs-per-trial", "B and C: E, epochs per trial", 1);
     private static readonly Option<int> MorphsOption = ExampleCommandLine.WholeNumber("--max-morphs", "B and C: morphs per child, at most", 2);
     private static readonly Option<double?> FinalOption = ExampleCommandLine.Number("--final-fraction", "B and C: share of B kept for training the winner (default 0.25)", allowZero: true);
+    private static readonly Option<double?> TrialLrOption = ExampleCommandLine.Number("--trial-lr", "B and C: peak learning rate of each trial's cycle (default: the recipe's 0.05; ablation)");
     private static readonly Option<string?> ShrinkOption = new("--shrink-perturb") { HelpName = "s,p", Description = "C: shrink-and-perturb after each morph, w = s·w + p·w0 (ablation)" };
     private static readonly Option<string> LabelOption = new("--label") { HelpName = "text", Description = "names this configuration in the results (ablations)", DefaultValueFactory = _ => "plain" };
     private static readonly Option<string> ScheduleOption = new("--growth-schedule")
@@ -46,8 +48,8 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
         From the repository root: dotnet run -c Release --project examples/GrowthStudy -- [options]
         """)
     {
-        DataOption, TrainOption, ValidationOption, BudgetOption, SeedsOption, ArmsOption, OutOption, ThreadsOption, InitialOption, ChildrenOption,
-        TrialEpochsOption, MorphsOption, FinalOption, ShrinkOption, LabelOption, ReportOption, ScheduleOption,
+        DataOption, TrainOption, ValidationOption, TestOption, BudgetOption, SeedsOption, ArmsOption, OutOption, ThreadsOption, InitialOption, ChildrenOption,
+        TrialEpochsOption, MorphsOption, FinalOption, TrialLrOption, ShrinkOption, LabelOption, ReportOption, ScheduleOption,
     };
 
     public static StudySettings? Parse(string[] args, out int exitCode) =>
@@ -73,6 +75,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
                 Data: result.GetValue(DataOption) ?? FashionMnist.DefaultDataFolder,
                 TrainImages: result.GetValue(TrainOption),
                 ValidationImages: result.GetValue(ValidationOption),
+                TestImages: result.GetValue(TestOption),
                 BudgetEpochs: result.GetValue(BudgetOption) ?? 100,
                 Seeds: result.GetValue(SeedsOption)!,
                 Arms: [.. arms.Distinct()],
@@ -83,6 +86,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
                 EpochsPerTrial: result.GetValue(TrialEpochsOption),
                 MaxMorphs: result.GetValue(MorphsOption),
                 FinalFraction: result.GetValue(FinalOption) ?? 0.25,
+                TrialLearningRate: result.GetValue(TrialLrOption),
                 ShrinkAndPerturb: shrink,
                 Label: result.GetValue(LabelOption)!,
                 Report: result.GetValue(ReportOption),

@@ -38,6 +38,8 @@ public sealed class GrowingImageClassifierTrainer : IEstimator<MorphableImageCla
         public long? MaxParameters;
         /// <summary>Largest forward MACs per image a child may have (deployment cost). Default: no limit.</summary>
         public long? MaxMacsPerImage;
+        /// <summary>Peak learning rate of each trial's short cosine cycle. Default: LearningRate (the final training always uses LearningRate).</summary>
+        public double? TrialLearningRate;
         /// <summary>K: children per round. Default 4.</summary>
         public int ChildrenPerRound = 4;
         /// <summary>E: epochs per trial. Default 1.</summary>
@@ -62,6 +64,7 @@ public sealed class GrowingImageClassifierTrainer : IEstimator<MorphableImageCla
         {
             Recipe = recipe,
             InitialEpochs = InitialEpochs ?? defaultInitialEpochs,
+            TrialLearningRate = TrialLearningRate,
             ChildrenPerRound = ChildrenPerRound,
             EpochsPerTrial = EpochsPerTrial,
             MaxMorphsPerChild = MaxMorphsPerChild,

@@ -283,7 +283,11 @@ public sealed class GrowthSearch
         private void RunRound(int round, List<Child> children)
         {
             _spent += children.Sum(c => c.MorphMacs);
-            var recipe = settings.Recipe with { MaxEpoch = settings.EpochsPerTrial, WarmupEpochs = 0, EarlyStoppingPatience = null };
+            var recipe = settings.Recipe with
+            {
+                MaxEpoch = settings.EpochsPerTrial, WarmupEpochs = 0, EarlyStoppingPatience = null,
+                LearningRate = settings.TrialLearningRate ?? settings.Recipe.LearningRate,
+            };
             int incumbentTrial = _nextId++;
             var requests = new List<TrialRequest> { new(incumbentTrial, _incumbent.Network, _incumbent.Weights, recipe with { Seed = TrialSeed(incumbentTrial) }) };
             requests.AddRange(children.Select(c => new TrialRequest(c.Id, c.Network, c.Weights, recipe with { Seed = TrialSeed(c.Id) })));

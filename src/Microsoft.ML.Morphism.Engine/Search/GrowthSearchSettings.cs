@@ -23,6 +23,12 @@ public sealed record GrowthSearchSettings
     /// </summary>
     public int InitialEpochs { get; init; }
 
+    /// <summary>
+    /// Peak learning rate of each trial's short cosine cycle (children and incumbent). Null (default): the recipe's peak,
+    /// as NASH restarts every cycle at the full rate. A lower peak disturbs the inherited weights less (the study's ablation).
+    /// </summary>
+    public double? TrialLearningRate { get; init; }
+
     /// <summary>K: children per round (NASH: 8; default 4).</summary>
     public int ChildrenPerRound { get; init; } = 4;
 
@@ -107,6 +113,7 @@ public sealed record GrowthSearchSettings
         if (MaxMacsPerImage is <= 0) throw new ArgumentException($"MaxMacsPerImage must be positive (got {MaxMacsPerImage}).");
         if (ShrinkAndPerturb is { } sp && !(sp.Shrink is > 0 and <= 1 && sp.Perturb is >= 0 and <= 1))
             throw new ArgumentException($"ShrinkAndPerturb needs Shrink in (0, 1] and Perturb in [0, 1] (got {sp}).");
+        if (TrialLearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"TrialLearningRate must be positive (got {lr}).");
         if (!(MaxMorphError > 0)) throw new ArgumentException($"MaxMorphError must be positive (got {MaxMorphError}).");
         if (VerificationInputs is < 1 or > 4096) throw new ArgumentException($"VerificationInputs must be in [1, 4096] (got {VerificationInputs}).");
         if (MaxLineageEntries is < 1 or > 100_000) throw new ArgumentException($"MaxLineageEntries must be in [1, 100000] (got {MaxLineageEntries}).");

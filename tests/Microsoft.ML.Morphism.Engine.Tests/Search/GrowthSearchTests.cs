@@ -235,6 +235,17 @@ public class GrowthSearchTests
         }
     }
 
+    [Fact]
+    public void TrialsRunAtTheTrialLearningRateAndTheRestAtTheRecipes()
+    {
+        var runner = new RecordingRunner(Train, Validation);
+        Search(Settings() with { TrialLearningRate = 0.01, MaxTrials = 3 }, runner: runner);
+        Assert.Equal(0.05, runner.Requests[0].Recipe.LearningRate);  // initial training
+        Assert.All(runner.Requests.Skip(1).SkipLast(1), r => Assert.Equal(0.01, r.Recipe.LearningRate));
+        Assert.Equal(0.05, runner.Requests[^1].Recipe.LearningRate); // final training
+        Assert.Throws<ArgumentException>(() => new GrowthSearch(Settings() with { TrialLearningRate = 0 }));
+    }
+
     /// <summary>Runs trials locally and records the requests; can fail one trial as if it diverged.</summary>
     private sealed class RecordingRunner(ITrainingSet train, ITrainingSet validation) : ITrialRunner
     {
