@@ -42,7 +42,23 @@ static void RunSeed(StudySettings settings, StudyData data, int seed, string[] a
     Microsoft.ML.Morphism.Networks.NetworkDescription? searched = null, grown = null;
     foreach (var arm in settings.Arms)
     {
-        var result = arm switch
+        ArmResult result;
+        try
+        {
+            result = RunArm(arm);
+        }
+        catch (Microsoft.ML.Morphism.Training.TrainingDivergedException e)
+        {
+            // A diverged arm is a result, not a crash: recorded with its reason, and the other arms go on.
+            Console.WriteLine($"[seed {seed}] {arm}: DIVERGED: {e.Message}");
+            result = new ArmResult(arm, "", 0, 0, 0, 0, e.Epoch, double.NaN, double.NaN, null, null, $"diverged: {e.Message}", [], null);
+        }
+        results.Arms.Add(result);
+        Save(path, results with { LoadAfter = Load() });
+    }
+    Console.WriteLine($"[seed {seed}] wrote {path}");
+
+    ArmResult RunArm(string arm) => arm switch
         {
             "A" => arms.FromScratch("A", StudyArms.DefaultNetwork, arms.Budget),
             "A-half" => arms.FromScratch("A-half", StudyArms.DefaultNetwork, arms.Budget / 2),
@@ -50,13 +66,9 @@ static void RunSeed(StudySettings settings, StudyData data, int seed, string[] a
             "C" => Remember(arms.Search("C", inherit: true), out searched),
             "D" => arms.FromScratch("D", searched!, arms.Budget),
             "E-grown" => Remember(arms.GrownInOneSchedule(), out grown),
-            "E-scratch" => arms.FromScratch("E-scratch", grown!, arms.Budget),
+            "E-scratch" => arms.FromScratch("E-scratch", grown ?? arms.ScheduledNetwork(), arms.Budget),
             _ => throw new InvalidOperationException($"unknown arm {arm}"),
         };
-        results.Arms.Add(result);
-        Save(path, results with { LoadAfter = Load() });
-    }
-    Console.WriteLine($"[seed {seed}] wrote {path}");
 }
 
 static ArmResult Remember((ArmResult Result, Microsoft.ML.Morphism.Networks.NetworkDescription Final) search, out Microsoft.ML.Morphism.Networks.NetworkDescription final)

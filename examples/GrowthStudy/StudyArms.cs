@@ -109,8 +109,8 @@ internal sealed class StudyArms(StudySettings settings, StudyData data, int seed
             if (points.TryGetValue(epoch, out var plan))
                 current = plan.Apply(current, NetworkWeights.Initialize(current, seed)).Network;
         }
-        log.WriteLine($"[seed {seed}] E-grown: {settings.GrowthSchedule}; {epoch} epochs for {Budget:0.00e+00} MACs");
-        var result = new NetworkTrainer(Recipe with { MaxEpoch = epoch }).Train(network, weights, data.Train, data.Validation,
+        log.WriteLine($"[seed {seed}] E-grown: {settings.GrowthSchedule}; growth ramp {settings.GrowthRamp} epoch(s); {epoch} epochs for {Budget:0.00e+00} MACs");
+        var result = new NetworkTrainer(Recipe with { MaxEpoch = epoch, GrowthRampEpochs = settings.GrowthRamp }).Train(network, weights, data.Train, data.Validation,
             new TrainingHooks { SelectBestValidationEpoch = false, MonitorSet = data.Test }, schedule);
         var last = result.History[^1];
         var final = result.Network!;
@@ -120,4 +120,9 @@ internal sealed class StudyArms(StudySettings settings, StudyData data, int seed
         return (new ArmResult("E-grown", final.ToString(), final.TrainableParameterCount, final.ForwardMacs, last.CumulativeMacs, last.CumulativeSeconds, epoch,
             last.ValidationAccuracy ?? double.NaN, last.MonitorAccuracy ?? double.NaN, null, null, null, curve, null), final);
     }
+
+    /// <summary>The network the growth schedule ends with, from the descriptions alone (E-scratch when E-grown diverged).</summary>
+    public NetworkDescription ScheduledNetwork() =>
+        GrowthSchedule.Parse(settings.GrowthSchedule).Points.Aggregate(DefaultNetwork,
+            (network, point) => point.Plan.Apply(network, NetworkWeights.Initialize(network, seed)).Network);
 }

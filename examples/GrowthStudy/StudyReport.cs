@@ -92,7 +92,7 @@ internal static class StudyReport
         var model = new PlotModel
         {
             Title = $"Test accuracy (monitor) against training MACs, '{seeds[0].Label}', seeds {string.Join(", ", seeds.Select(s => s.Seed))}",
-            Subtitle = $"B = {seeds[0].BudgetEpochs} epochs of the default CNN ({seeds[0].Budget:0.00e+00} MACs); {seeds[0].Data}",
+            Subtitle = $"B = {seeds[0].BudgetEpochs} epochs of the default CNN ({seeds[0].Budget:0.00e+00} MACs); data: docs/growth-study/README.md",
             Background = OxyColors.White,
         };
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "cumulative training MACs / B", Minimum = 0, Maximum = 1.02 });

@@ -7,7 +7,7 @@ namespace Microsoft.ML.Morphism.Examples.GrowthStudy;
 /// <summary>One study run's settings; every arm of a seed runs back to back in one process with the same threads.</summary>
 internal sealed record StudySettings(string Data, int TrainImages, int ValidationImages, int? TestImages, double BudgetEpochs, IReadOnlyList<int> Seeds,
     IReadOnlyList<string> Arms, string Out, int? Threads, int InitialEpochs, int Children, int EpochsPerTrial, int MaxMorphs,
-    double FinalFraction, double? TrialLearningRate, (double Shrink, double Perturb)? ShrinkAndPerturb, string Label, string? Report, string GrowthSchedule)
+    double FinalFraction, double? TrialLearningRate, double GrowthRamp, (double Shrink, double Perturb)? ShrinkAndPerturb, string Label, string? Report, string GrowthSchedule)
 {
     /// <summary>
     /// The arms: A (default CNN, budget B), A-half (B/2), B (random search), C (growth search), D (C's architecture from
@@ -30,6 +30,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
     private static readonly Option<int> MorphsOption = ExampleCommandLine.WholeNumber("--max-morphs", "B and C: morphs per child, at most", 2);
     private static readonly Option<double?> FinalOption = ExampleCommandLine.Number("--final-fraction", "B and C: share of B kept for training the winner (default 0.25)", allowZero: true);
     private static readonly Option<double?> TrialLrOption = ExampleCommandLine.Number("--trial-lr", "B and C: peak learning rate of each trial's cycle (default: the recipe's 0.05; ablation)");
+    private static readonly Option<double?> RampOption = ExampleCommandLine.Number("--growth-ramp", "E-grown: ramp the learning rate up over this many epochs after each growth point (default 0)", allowZero: true);
     private static readonly Option<string?> ShrinkOption = new("--shrink-perturb") { HelpName = "s,p", Description = "C: shrink-and-perturb after each morph, w = s·w + p·w0 (ablation)" };
     private static readonly Option<string> LabelOption = new("--label") { HelpName = "text", Description = "names this configuration in the results (ablations)", DefaultValueFactory = _ => "plain" };
     private static readonly Option<string> ScheduleOption = new("--growth-schedule")
@@ -49,7 +50,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
         """)
     {
         DataOption, TrainOption, ValidationOption, TestOption, BudgetOption, SeedsOption, ArmsOption, OutOption, ThreadsOption, InitialOption, ChildrenOption,
-        TrialEpochsOption, MorphsOption, FinalOption, TrialLrOption, ShrinkOption, LabelOption, ReportOption, ScheduleOption,
+        TrialEpochsOption, MorphsOption, FinalOption, TrialLrOption, RampOption, ShrinkOption, LabelOption, ReportOption, ScheduleOption,
     };
 
     public static StudySettings? Parse(string[] args, out int exitCode) =>
@@ -87,6 +88,7 @@ internal sealed record StudySettings(string Data, int TrainImages, int Validatio
                 MaxMorphs: result.GetValue(MorphsOption),
                 FinalFraction: result.GetValue(FinalOption) ?? 0.25,
                 TrialLearningRate: result.GetValue(TrialLrOption),
+                GrowthRamp: result.GetValue(RampOption) ?? 0,
                 ShrinkAndPerturb: shrink,
                 Label: result.GetValue(LabelOption)!,
                 Report: result.GetValue(ReportOption),
