@@ -25,8 +25,10 @@ internal static class StudyReport
             Summarize(group.Key, [.. group.OrderBy(s => s.Seed)], text);
         output.Write(text);
         File.WriteAllText(Path.Combine(folder, "summary.md"), text.ToString());
-        Plot(Path.Combine(folder, "accuracy-vs-macs.png"), seeds.Where(s => s.Label == seeds[0].Label).ToList());
-        output.WriteLine($"Wrote summary.md and accuracy-vs-macs.png to {Path.GetFullPath(folder)}");
+        // One plot per configuration: accuracy-vs-macs.png for "plain", accuracy-vs-macs-<label>.png for the others.
+        foreach (var group in seeds.GroupBy(s => s.Label))
+            Plot(Path.Combine(folder, group.Key == "plain" ? "accuracy-vs-macs.png" : $"accuracy-vs-macs-{group.Key}.png"), [.. group]);
+        output.WriteLine($"Wrote summary.md and the accuracy-vs-macs plots to {Path.GetFullPath(folder)}");
     }
 
     private static void Summarize(string label, List<SeedResults> seeds, StringBuilder text)
