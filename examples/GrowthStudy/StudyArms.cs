@@ -16,7 +16,7 @@ internal sealed class StudyArms(StudySettings settings, StudyData data, int seed
 
     /// <summary>One epoch of <paramref name="network"/>: training on the training images plus a validation pass.</summary>
     public long EpochCost(NetworkDescription network) =>
-        network.TrainingMacsPerImage * data.Train.Count + network.ForwardMacs * data.Validation.Count;
+        network.EpochMacs(data.Train.Count, data.Validation.Count);
 
     public long Budget => (long)(settings.BudgetEpochs * EpochCost(DefaultNetwork));
 

@@ -26,6 +26,10 @@ public sealed partial class NetworkDescription
     /// <summary>Forward MACs per image of the whole network.</summary>
     public long ForwardMacs => Layers.Sum(l => LayerMacs(l.Name));
 
+    /// <summary>MACs of one epoch: training on <paramref name="trainImages"/> images plus a validation pass over <paramref name="validationImages"/>.</summary>
+    public long EpochMacs(long trainImages, long validationImages) =>
+        checked(TrainingMacsPerImage * trainImages + ForwardMacs * validationImages);
+
     /// <summary>Training MACs per image: 3 × forward, 2 × for the weighted layers that read the network input directly.</summary>
     public long TrainingMacsPerImage
     {

@@ -125,14 +125,13 @@ public sealed class GrowthSearch
                     hooks.Warning?.Invoke(stop);
                     break;
                 }
-                var trials = children.Where(c => c.Network is not null).ToList();
-                long roundCost = trials.Sum(c => TrialCost(c.Network, settings.EpochsPerTrial)) + TrialCost(_incumbent.Network, settings.EpochsPerTrial);
+                long roundCost = children.Sum(c => TrialCost(c.Network, settings.EpochsPerTrial)) + TrialCost(_incumbent.Network, settings.EpochsPerTrial);
                 if (Unaffordable(roundCost) is { } unaffordable)
                 {
                     stop = unaffordable;
                     break;
                 }
-                RunRound(rounds + 1, trials);
+                RunRound(rounds + 1, children);
                 rounds++;
             }
             if (rounds == 0)
@@ -201,7 +200,7 @@ public sealed class GrowthSearch
 
         /// <summary>The training and validation MACs of <paramref name="epochs"/> epochs of a network on this data.</summary>
         private long TrialCost(NetworkDescription network, int epochs) =>
-            checked(epochs * (network.TrainingMacsPerImage * train.Count + network.ForwardMacs * validation.Count));
+            checked(epochs * network.EpochMacs(train.Count, validation.Count));
 
         private List<Child> MakeChildren(int round)
         {

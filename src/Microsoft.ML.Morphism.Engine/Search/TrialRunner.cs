@@ -71,7 +71,7 @@ public sealed class LocalTrialRunner(ITrainingSet train, ITrainingSet validation
             catch (TrainingDivergedException e)
             {
                 // What it spent before diverging is not known exactly; charge the whole trial (the budget stays an upper bound).
-                long macs = trial.Recipe.MaxEpoch * (trial.Network.TrainingMacsPerImage * train.Count + trial.Network.ForwardMacs * validation.Count);
+                long macs = trial.Recipe.MaxEpoch * trial.Network.EpochMacs(train.Count, validation.Count);
                 results.Add(new TrialResult(trial.Id, null, double.NaN, double.NaN, macs, clock.Elapsed.TotalSeconds, e.Message));
             }
         }
