@@ -1,6 +1,6 @@
 // Writes copies of ML.NET assemblies with their internals made public, for compiling against only.
 //
-// ML.NET 5.0.1 keeps the machinery a component needs to live in a saved .zip (ModelSaveContext,
+// ML.NET (6.0.0, pinned exactly) keeps the machinery a component needs to live in a saved .zip (ModelSaveContext,
 // ModelLoadContext, VersionInfo, LoadableClassAttribute, RowToRowTransformerBase, ...) internal.
 // The library compiles against these copies and declares [IgnoresAccessChecksTo] for the originals,
 // which are what runs. Rules: every type public; non-private methods, properties' accessors and

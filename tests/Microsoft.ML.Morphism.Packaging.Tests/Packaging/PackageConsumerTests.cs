@@ -18,8 +18,8 @@ public class PackageConsumerTests(PackagingFixture packages)
     {
         var dependencies = Dependencies(packages.Library);
 
-        Assert.Equal("[5.0.1]", dependencies["Microsoft.ML"]);
-        Assert.Equal("[5.0.1]", dependencies["Microsoft.ML.ImageAnalytics"]);
+        Assert.Equal("[6.0.0]", dependencies["Microsoft.ML"]);
+        Assert.Equal("[6.0.0]", dependencies["Microsoft.ML.ImageAnalytics"]);
         Assert.Equal($"[{packages.Version}]", dependencies["Microsoft.ML.Morphism.Engine"]);
         Assert.DoesNotContain("Mono.Cecil", dependencies.Keys);
         Assert.Equal("[0.107.0]", Dependencies(packages.Engine)["TorchSharp"]);
