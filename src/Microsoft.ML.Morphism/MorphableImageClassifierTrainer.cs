@@ -15,7 +15,9 @@ namespace Microsoft.ML.Morphism;
 /// whose last layer is a dense layer sized to the label's class count.
 /// <list type="table">
 /// <item><term>Input: label</term><description>key type (add <c>MapValueToKey</c> upstream).</description></item>
-/// <item><term>Input: features</term><description>vector of Single, C·H·W channels-first pixels (<c>ExtractPixels</c>), or an Image of H×W.</description></item>
+/// <item><term>Input: features</term><description>vector of Single, C·H·W channels-first pixels (<c>ExtractPixels</c>); an Image of H×W;
+/// or a vector of Byte holding an encoded image file (PNG, JPEG, BMP, …: Model Builder's <c>byte[] ImageSource</c>, or
+/// <c>LoadRawImageBytes</c>), decoded and resized to H×W inside.</description></item>
 /// <item><term>Output: Score</term><description>vector of Single, class probabilities, slot names = class names.</description></item>
 /// <item><term>Output: PredictedLabel</term><description>key over the class names.</description></item>
 /// </list>
@@ -60,18 +62,25 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
     {
         /// <summary>Label column (key type). Default "Label".</summary>
         public string LabelColumnName = DefaultColumnNames.Label;
-        /// <summary>Feature column (Single vector of C·H·W channels-first values, or Image). Default "Features".</summary>
+        /// <summary>Feature column (Single vector of C·H·W channels-first values, Image, or Byte vector of an encoded image). Default "Features".</summary>
         public string FeatureColumnName = DefaultColumnNames.Features;
         /// <summary>Score column written. Default "Score".</summary>
         public string ScoreColumnName = DefaultColumnNames.Score;
         /// <summary>Predicted-label column written. Default "PredictedLabel".</summary>
         public string PredictedLabelColumnName = DefaultColumnNames.PredictedLabel;
-        /// <summary>Image height in pixels (required).</summary>
+        /// <summary>
+        /// Image height in pixels. 0 (the default): inferred — from a sized Image column's type, else from the first image
+        /// (encoded image bytes are all resized to it); a pixel vector needs it set. The log says what was inferred.
+        /// </summary>
         public int ImageHeight;
-        /// <summary>Image width in pixels (required).</summary>
+        /// <summary>Image width in pixels; 0 (the default) infers it like <see cref="ImageHeight"/>.</summary>
         public int ImageWidth;
-        /// <summary>Image channels: 1 (grey) or 3 (RGB), or any count for vector features. Default 1.</summary>
-        public int ImageChannels = 1;
+        /// <summary>
+        /// Image channels: 1 (grey) or 3 (RGB) for images, any count for pixel vectors. 0 (the default): inferred — for images,
+        /// 1 when the first 16 are all grey (R = G = B), else 3; for a pixel vector, its values per row ÷ (height × width).
+        /// Colour images with 1 are trained on luminance, with a warning in the log.
+        /// </summary>
+        public int ImageChannels;
         /// <summary>
         /// The hidden layers in the network text form, e.g. <c>"conv(16,3) relu maxpool(2) flatten dense(64) relu"</c>;
         /// the output layer (dense, one unit per class) is appended. Null: <see cref="DefaultArchitecture"/> for the image shape.
@@ -115,9 +124,9 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
     public MorphableImageClassifierTransformer Fit(IDataView input, MorphableImageClassifierModelParameters? modelParameters)
     {
         _host.CheckValue(input, nameof(input));
-        var shape = ImageShape(_options);
         var labels = LabelColumn.Bind(input.Schema, _options.LabelColumnName);
-        var features = FeatureColumn.Bind(input.Schema, _options.FeatureColumnName, modelParameters?.Network.Input ?? shape);
+        var shape = modelParameters?.Network.Input ?? ResolveShape(_host, _options, input);
+        var features = FeatureColumn.Bind(input.Schema, _options.FeatureColumnName, shape);
         var network = modelParameters?.Network ?? BuildNetwork(_options, shape, labels.ClassNames.Count);
         if (network.Output.Size != labels.ClassNames.Count)
             throw new ArgumentException($"The network outputs {network.Output.Size} scores but label column '{_options.LabelColumnName}' has {labels.ClassNames.Count} classes.");
@@ -162,12 +171,24 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
         return new SchemaShape(columns.Values);
     }
 
-    /// <summary>The image shape the options declare.</summary>
-    internal static TensorShape ImageShape(Options options)
+    /// <summary>
+    /// The input shape: the options' ImageHeight, ImageWidth and ImageChannels where set (else <see cref="Options.Network"/>'s
+    /// input), the rest inferred from the feature column (see <see cref="Options.ImageHeight"/>); what was inferred is logged,
+    /// and colour images trained as one channel are warned about.
+    /// </summary>
+    internal static TensorShape ResolveShape(IHost host, Options options, IDataView input)
     {
-        if (options.ImageHeight <= 0 || options.ImageWidth <= 0 || options.ImageChannels <= 0)
-            throw new ArgumentOutOfRangeException(nameof(options), $"Set ImageHeight, ImageWidth and ImageChannels to the input image shape (got {options.ImageHeight}×{options.ImageWidth}×{options.ImageChannels}).");
-        return TensorShape.Image(options.ImageChannels, options.ImageHeight, options.ImageWidth);
+        var declared = options.Network?.Input;
+        int height = options.ImageHeight != 0 ? options.ImageHeight : declared?.Height ?? 0;
+        int width = options.ImageWidth != 0 ? options.ImageWidth : declared?.Width ?? 0;
+        int channels = options.ImageChannels != 0 ? options.ImageChannels : declared?.Channels ?? 0;
+        var resolution = InputShape.Resolve(input, options.FeatureColumnName, height, width, channels);
+        using var channel = host.Start("Input shape");
+        if (resolution.Inferred is { } inferred)
+            channel.Info($"Inferred {inferred}: the network takes {resolution.Shape.Channels}×{resolution.Shape.Height}×{resolution.Shape.Width} (channels×height×width).");
+        if (resolution.Warning is { } warning)
+            channel.Warning(warning);
+        return resolution.Shape;
     }
 
     /// <summary>The network the options describe, with its output layer for <paramref name="classes"/> classes.</summary>

@@ -24,8 +24,8 @@ namespace Microsoft.ML.Morphism;
 /// <item><term><c>Score</c></term><description>vector of Single, one probability per class (softmax of the logits); slot names = class names.</description></item>
 /// <item><term><c>PredictedLabel</c></term><description>key over the class names (the most likely class; missing when a score is NaN).</description></item>
 /// </list>
-/// Input: the feature column the trainer saw (a channels-first Single vector of C·H·W values or an
-/// H×W Image). Saved by <c>ml.Model.Save</c> and rebuilt by <c>ml.Model.Load</c> like ML.NET's own
+/// Input: the feature column the trainer saw (a channels-first Single vector of C·H·W values, an
+/// H×W Image, or encoded image bytes, decoded and resized to H×W). Saved by <c>ml.Model.Save</c> and rebuilt by <c>ml.Model.Load</c> like ML.NET's own
 /// transformers; grow it with <c>Morph()</c> (see <see cref="MorphExtensions"/>).
 /// <para>Scoring reads only the feature column: the label column may be absent or hold values never
 /// seen in training. A row with a NaN or infinite feature value scores NaN in every slot and a
@@ -92,7 +92,8 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
     // 0x00010003 = version 3 (an optional Lineage part: a grown model's search history; the recipe may hold
     // GrowthRampEpochs and ActivationAnnealEpochs). Version-2 readers load a lineage-only version-3 model without its
     // lineage, so such models declare version 2 as the oldest reader; a recipe with the new knobs declares version 3.
-    internal const uint FormatVersion = 0x00010003;
+    // 0x00010004 = version 4 (feature kind 2: encoded image bytes; only such models declare version 4 as the oldest reader).
+    internal const uint FormatVersion = 0x00010004;
 
     private static VersionInfo GetVersionInfo(uint readableBy = FormatVersion) => new(
         modelSignature: "MRPHIMGC",
@@ -108,10 +109,11 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
         Host.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel();
         bool newRecipeKnobs = Model.Recipe.GrowthRampEpochs != 0 || Model.Recipe.ActivationAnnealEpochs != 0;
-        ctx.SetVersionInfo(GetVersionInfo(readableBy: newRecipeKnobs ? FormatVersion : 0x00010002));
-        // *** Binary format (versions 1 to 3; 2 differs in the recipe's JSON, 3 may add a Lineage part) ***
+        var kind = FeatureColumn.KindOf(FeatureColumnType);
+        ctx.SetVersionInfo(GetVersionInfo(readableBy: kind == FeatureKind.EncodedImage ? 0x00010004u : newRecipeKnobs ? 0x00010003u : 0x00010002u));
+        // *** Binary format (versions 1 to 4; 2 differs in the recipe's JSON, 3 may add a Lineage part, 4 adds feature kind 2) ***
         // string: feature, label, score, predicted-label column names
-        // byte: feature kind (0 = Single vector, 1 = Image); int: vector size or image height, int: image width
+        // byte: feature kind (0 = Single vector, 1 = Image, 2 = encoded image bytes); int: vector size or image height, int: image width
         // parts (ModelPart envelopes): Network, Weights, Labels, Recipe, History[, Lineage]
         ctx.SaveNonEmptyString(FeatureColumnName);
         ctx.SaveNonEmptyString(LabelColumnName);
@@ -122,6 +124,12 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             ctx.Writer.Write((byte)1);
             ctx.Writer.Write(image.Height);
             ctx.Writer.Write(image.Width);
+        }
+        else if (kind == FeatureKind.EncodedImage)
+        {
+            ctx.Writer.Write((byte)2);
+            ctx.Writer.Write(0);
+            ctx.Writer.Write(0);
         }
         else
         {
@@ -144,7 +152,7 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
         var predicted = ctx.LoadNonEmptyString();
         byte kind = ctx.Reader.ReadByte();
         int a = ctx.Reader.ReadInt32(), b = ctx.Reader.ReadInt32();
-        if (kind > 1 || a < 0 || b < 0)
+        if (kind > 2 || a < 0 || b < 0 || (kind == 2 && (a != 0 || b != 0)))
             throw new InvalidDataException($"The classifier's column header is corrupt (feature kind {kind}, sizes {a}×{b}).");
         var model = MorphableImageClassifierModelParameters.Load((name, read) =>
         {
@@ -157,7 +165,12 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             throw new InvalidDataException($"The classifier's column header is corrupt: it declares a vector of {a} values but the network takes {input}.");
         if (kind == 1 && (a != 0 || b != 0) && (a != input.Height || b != input.Width))
             throw new InvalidDataException($"The classifier's column header is corrupt: it declares {b}×{a} images but the network takes {input}.");
-        DataViewType featureType = kind == 1 ? new ImageDataViewType(a, b) : new VectorDataViewType(NumberDataViewType.Single, a);
+        DataViewType featureType = kind switch
+        {
+            1 => new ImageDataViewType(a, b),
+            2 => new VectorDataViewType(NumberDataViewType.Byte),
+            _ => new VectorDataViewType(NumberDataViewType.Single, a),
+        };
         return new MorphableImageClassifierTransformer(env, model, feature, featureType, label, score, predicted);
     }
 
@@ -231,8 +244,11 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             return predicted;
         }
 
-        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput) =>
-            col => col == _features.Column.Index && (activeOutput(0) || activeOutput(1));
+        protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
+        {
+            var read = _features.ReadColumns.Select(c => c.Index).ToHashSet();
+            return col => read.Contains(col) && (activeOutput(0) || activeOutput(1));
+        }
 
         protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);
     }

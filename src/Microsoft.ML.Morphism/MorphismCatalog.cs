@@ -21,11 +21,11 @@ namespace Microsoft.ML
         /// A trainer for a morphable TorchSharp CNN image classifier.
         /// </summary>
         /// <param name="catalog">The multiclass trainers catalog.</param>
-        /// <param name="imageHeight">Image height in pixels.</param>
-        /// <param name="imageWidth">Image width in pixels.</param>
-        /// <param name="imageChannels">Image channels (1 grey, 3 RGB).</param>
+        /// <param name="imageHeight">Image height in pixels (0: inferred from the feature column; see <see cref="MorphableImageClassifierTrainer.Options.ImageHeight"/>).</param>
+        /// <param name="imageWidth">Image width in pixels (0: inferred).</param>
+        /// <param name="imageChannels">Image channels, 1 grey or 3 RGB (0: inferred).</param>
         /// <param name="labelColumnName">Label column (key type).</param>
-        /// <param name="featureColumnName">Feature column (channels-first Single vector or Image).</param>
+        /// <param name="featureColumnName">Feature column (channels-first Single vector, Image, or Byte vector of an encoded image).</param>
         /// <param name="architecture">Hidden layers in the network text form (null: a default CNN for the image size).</param>
         /// <param name="maxEpoch">Passes over the data.</param>
         /// <param name="batchSize">Examples per step.</param>
@@ -33,9 +33,9 @@ namespace Microsoft.ML
         /// <param name="validationSet">Data evaluated after each epoch; the best epoch is kept.</param>
         public static MorphableImageClassifierTrainer MorphableImageClassifier(
             this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-            int imageHeight,
-            int imageWidth,
-            int imageChannels = 1,
+            int imageHeight = 0,
+            int imageWidth = 0,
+            int imageChannels = 0,
             string labelColumnName = DefaultColumnNames.Label,
             string featureColumnName = DefaultColumnNames.Features,
             string? architecture = null,

@@ -40,7 +40,7 @@ internal static class DataViewTrainingSet
         var chunk = new float[chunkRows * features.Size];
         int inChunk = 0;
         long skipped = 0;
-        using (var cursor = data.GetRowCursor([features.Column, labels.Column]))
+        using (var cursor = data.GetRowCursor([.. features.ReadColumns, labels.Column]))
         {
             var readFeatures = features.CreateReader(cursor);
             var readLabel = labels.CreateReader(cursor);
@@ -94,7 +94,7 @@ internal static class DataViewTrainingSet
         int valid = 0;
         long skipped = 0;
         var buffer = new float[features.Size];
-        using var cursor = data.GetRowCursor([features.Column, labels.Column]);
+        using var cursor = data.GetRowCursor([.. features.ReadColumns, labels.Column]);
         var readFeatures = features.CreateReader(cursor);
         var readLabel = labels.CreateReader(cursor);
         while (cursor.MoveNext())
@@ -123,7 +123,7 @@ internal static class DataViewTrainingSet
             var poolLabels = new long[window];
             int filled = 0;
             var batch = new TrainingBatch(batchSize, features.Size);
-            using var cursor = data.GetRowCursor([features.Column, labels.Column]);
+            using var cursor = data.GetRowCursor([.. features.ReadColumns, labels.Column]);
             var readFeatures = features.CreateReader(cursor);
             var readLabel = labels.CreateReader(cursor);
             var row = new float[features.Size];

@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 
 [assembly: IgnoresAccessChecksTo("Microsoft.ML.Core")]
 [assembly: IgnoresAccessChecksTo("Microsoft.ML.Data")]
+// MLImage.CloneWithResizing: encoded image bytes are resized exactly as ResizeImages(..., ResizingKind.Fill) does.
+[assembly: IgnoresAccessChecksTo("Microsoft.ML.ImageAnalytics")]
 
 namespace System.Runtime.CompilerServices
 {

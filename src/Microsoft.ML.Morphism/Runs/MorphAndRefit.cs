@@ -68,7 +68,7 @@ internal static class MorphAndRefit
         var values = new List<double>();
         var row = new float[features.Size];
         int count = 0;
-        using (var cursor = data.GetRowCursor([features.Column]))
+        using (var cursor = data.GetRowCursor(features.ReadColumns))
         {
             var read = features.CreateReader(cursor);
             while (count < rows && cursor.MoveNext())

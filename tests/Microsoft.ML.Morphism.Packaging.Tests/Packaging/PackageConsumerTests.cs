@@ -32,7 +32,8 @@ public class PackageConsumerTests(PackagingFixture packages)
         foreach (var package in new[] { packages.Library, packages.Engine })
         {
             using var zip = ZipFile.OpenRead(package);
-            Assert.DoesNotContain(zip.Entries, e => e.Name.StartsWith("Microsoft.ML.Core", StringComparison.Ordinal) || e.Name.StartsWith("Microsoft.ML.Data", StringComparison.Ordinal));
+            Assert.DoesNotContain(zip.Entries, e => e.Name.StartsWith("Microsoft.ML.Core", StringComparison.Ordinal) || e.Name.StartsWith("Microsoft.ML.Data", StringComparison.Ordinal)
+                || e.Name.StartsWith("Microsoft.ML.ImageAnalytics", StringComparison.Ordinal));
         }
     }
 

@@ -68,7 +68,7 @@ public class BadInputTests(ClassifierFixture fixture)
     }
 
     [Fact]
-    public void MissingImageShapeIsRejected()
+    public void MissingImageShapeOfAPixelVectorIsRejected()
     {
         var options = ClassifierFixture.Options();
         options.ImageWidth = 0;
@@ -76,7 +76,8 @@ public class BadInputTests(ClassifierFixture fixture)
         var e = Assert.ThrowsAny<ArgumentException>(() => Ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(Ml.MulticlassClassification.Trainers.MorphableImageClassifier(options)).Fit(fixture.Train));
 
-        Assert.Contains("Set ImageHeight, ImageWidth and ImageChannels", e.Message);
+        // A pixel vector carries no height and width (images and encoded bytes do: they are inferred).
+        Assert.Contains("Set ImageHeight and ImageWidth: feature column 'Features' is a vector of Single pixels", e.Message);
     }
 
     [Fact]

@@ -166,7 +166,8 @@ public class BadDataTests
         var e = Assert.ThrowsAny<InvalidOperationException>(() => classifier.Transform(data).GetColumn<float[]>("Score").ToArray());
 
         // ML.NET's parallel cursors wrap a row's exception ("Splitter/consolidator worker encountered exception ...").
-        Assert.Contains("Image of 20×20 in column 'Image' but the network takes 12×12; add ResizeImages", SavedModelFile.MessageChain(e));
+        Assert.Contains("image of 20×20 in column 'Image'", SavedModelFile.MessageChain(e));
+        Assert.Contains("but the network takes 12×12; add ResizeImages", SavedModelFile.MessageChain(e));
     }
 
     [Fact]
@@ -182,7 +183,8 @@ public class BadDataTests
 
         var e = Assert.Throws<InvalidOperationException>(() => pipeline.Fit(_ml.Data.LoadFromEnumerable(rows)));
 
-        Assert.Contains("Image of 20×20 in column 'Image' but the network takes 12×12; add ResizeImages", e.Message);
+        Assert.Contains("Row 0: image of 20×20 in column 'Image'", e.Message);
+        Assert.Contains("but the network takes 12×12; add ResizeImages", e.Message);
     }
 
     [Fact]

@@ -42,6 +42,21 @@ internal sealed class SavedModelFile(byte[] bytes)
         return path;
     }
 
+    /// <summary>The classifier's format version as written and the oldest version that can read it (its ML.NET header follows the 8-byte model signature).</summary>
+    public static (uint Written, uint Readable) ClassifierVersion(string path)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(path);
+        var headers = zip.Entries.Select(e =>
+        {
+            using var stream = e.Open();
+            using var bytes = new MemoryStream();
+            stream.CopyTo(bytes);
+            return bytes.ToArray();
+        }).Select(b => (Bytes: b, At: b.AsSpan().IndexOf("MRPHIMGC"u8))).Where(h => h.At >= 0).ToList();
+        var (header, at) = Assert.Single(headers);
+        return (BitConverter.ToUInt32(header, at + 8), BitConverter.ToUInt32(header, at + 12));
+    }
+
     /// <summary>Every message of an exception chain (InnerException links), outermost first.</summary>
     public static string MessageChain(Exception e)
     {
