@@ -12,12 +12,13 @@ public partial class FashionClassifier
     #region model input class
     public class ModelInput
     {
-        [ColumnName(@"ImagePath")]
-        public string ImagePath { get; set; } = "";
-
         /// <summary>The class, for training; predicting does not need it (the model's MapValueToKey reads the column, so it stays).</summary>
         [ColumnName(@"Label")]
         public string Label { get; set; } = "";
+
+        /// <summary>The image file's bytes (PNG, JPEG, BMP, ...), e.g. <c>File.ReadAllBytes(path)</c>: the classifier decodes and resizes them.</summary>
+        [ColumnName(@"ImageSource")]
+        public byte[] ImageSource { get; set; } = [];
     }
 
     #endregion

@@ -3,7 +3,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Morphism;
 using Microsoft.ML.Morphism.Samples;
-using Microsoft.ML.Transforms.Image;
 
 namespace ModelBuilderStyle;
 
@@ -35,12 +34,12 @@ public partial class FashionClassifier
     }
 
     /// <summary>
-    /// Load an IDataView of <see cref="ModelInput"/> rows (absolute image path, class folder name) from a folder of class folders.
+    /// Load an IDataView of <see cref="ModelInput"/> rows (class folder name, the image file's bytes) from a folder of class folders.
     /// </summary>
     public static IDataView LoadImageFolder(MLContext mlContext, string folder, int? imagesPerClass = null)
     {
         var rows = ExampleData.TakePerClass(ExampleData.ClassFolderRows(folder), imagesPerClass);
-        return mlContext.Data.LoadFromEnumerable(rows.Select(row => new ModelInput { ImagePath = row.ImagePath, Label = row.Label }));
+        return mlContext.Data.LoadFromEnumerable(rows.Select(row => new ModelInput { Label = row.Label, ImageSource = File.ReadAllBytes(row.ImagePath) }));
     }
 
     /// <summary>
@@ -72,18 +71,11 @@ public partial class FashionClassifier
     {
         // Data process configuration with pipeline data transformations
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey(outputColumnName: @"Label", inputColumnName: @"Label")
-                                .Append(mlContext.Transforms.LoadImages(outputColumnName: @"Image", imageFolder: null, inputColumnName: @"ImagePath"))
-                                .Append(mlContext.Transforms.ResizeImages(outputColumnName: @"Image", imageWidth: 28, imageHeight: 28))
-                                .Append(mlContext.Transforms.ConvertToGrayscale(outputColumnName: @"Image"))
-                                .Append(mlContext.Transforms.ExtractPixels(outputColumnName: @"Features", inputColumnName: @"Image",
-                                    colorsToExtract: ImagePixelExtractingEstimator.ColorBits.Red, scaleImage: 1f / 255))
                                 .Append(mlContext.MulticlassClassification.Trainers.MorphableImageClassifier(new MorphableImageClassifierTrainer.Options
                                 {
                                     LabelColumnName = @"Label",
-                                    FeatureColumnName = @"Features",
-                                    ImageHeight = 28,
-                                    ImageWidth = 28,
-                                    ImageChannels = 1,
+                                    ScoreColumnName = @"Score",
+                                    FeatureColumnName = @"ImageSource",
                                     Architecture = Architecture,
                                     MaxEpoch = maxEpoch,
                                     BatchSize = BatchSize,

@@ -54,7 +54,7 @@ try
 
     // 2. Consume, as the generated FashionClassifier.consumption.cs is meant to be used.
     var samples = ExampleData.TakePerClass(ImageFolder.Enumerate(ExampleData.SubsetFolder(), FashionMnistSubset.TestFolder), 1)
-        .Select(row => (Input: new FashionClassifier.ModelInput { ImagePath = row.ImagePath }, Class: row.Label))
+        .Select(row => (Input: new FashionClassifier.ModelInput { ImageSource = File.ReadAllBytes(row.ImagePath) }, Path: row.ImagePath, Class: row.Label))
         .ToList();
     var before = samples.Select(s => FashionClassifier.Predict(s.Input)).ToList();
 
@@ -74,7 +74,7 @@ try
     Console.WriteLine($"{"image",-26}{"class",-13}{"FashionClassifier",-26}grown");
     for (var i = 0; i < samples.Count; i++)
     {
-        var image = Path.GetRelativePath(Path.GetDirectoryName(Path.GetDirectoryName(samples[i].Input.ImagePath))!, samples[i].Input.ImagePath);
+        var image = Path.GetRelativePath(Path.GetDirectoryName(Path.GetDirectoryName(samples[i].Path))!, samples[i].Path);
         Console.WriteLine($"{image,-26}{samples[i].Class,-13}{Describe(before[i]),-26}{Describe(after[i])}");
     }
     Console.WriteLine($"Correct: FashionClassifier {Correct(before)}/{samples.Count}, grown {Correct(after)}/{samples.Count}");

@@ -29,15 +29,19 @@ internal static partial class ExampleSmoke
     /// classes and a predicted label that is one of them.
     /// </summary>
     /// <returns>The loaded model, and each row's scores.</returns>
-    public static (ITransformer Model, float[][] Scores) LoadAndScore(string modelPath, IReadOnlyList<ImageFolderRow> rows)
+    public static (ITransformer Model, float[][] Scores) LoadAndScore(string modelPath, IReadOnlyList<ImageFolderRow> rows) =>
+        LoadAndScore(modelPath, ["ImagePath", "Label"], ml => ml.Data.LoadFromEnumerable(rows));
+
+    /// <summary>Loads a saved model whose input columns are <paramref name="inputColumns"/> and scores <paramref name="data"/> with it.</summary>
+    public static (ITransformer Model, float[][] Scores) LoadAndScore(string modelPath, string[] inputColumns, Func<MLContext, IDataView> data)
     {
         var ml = new MLContext(seed: 1);
         var model = ml.Model.Load(modelPath, out var schema);
-        Assert.Equal(["ImagePath", "Label"], schema.Select(c => c.Name));
-        var scored = model.Transform(ml.Data.LoadFromEnumerable(rows));
+        Assert.Equal(inputColumns, schema.Select(c => c.Name));
+        var scored = model.Transform(data(ml));
         var scores = scored.GetColumn<float[]>("Score").ToArray();
         var predicted = scored.GetColumn<string>("PredictedLabel").ToArray();
-        Assert.Equal(rows.Count, scores.Length);
+        Assert.Equal(scores.Length, predicted.Length);
         Assert.All(scores, s => Assert.Equal(1.0, s.Sum(), 3));
         Assert.All(scores, s => Assert.Equal(FashionMnist.ClassCount, s.Length));
         Assert.All(predicted, label => Assert.Contains(label, FashionMnist.FolderNames));

@@ -33,9 +33,13 @@ public class ModelBuilderStyleSmokeTests
         foreach (var row in ExampleSmoke.SubsetRows(FashionMnistSubset.TestFolder, perClass: 1))
             Assert.Contains($"{row.Label}/{Path.GetFileName(row.ImagePath)}", first.StandardOutput);
         Assert.Matches(@"Correct: FashionClassifier \d+/10, grown \d+/10", first.StandardOutput);
-        var rows = ExampleSmoke.SubsetRows(FashionMnistSubset.TestFolder, perClass: 1);
-        ExampleSmoke.LoadAndScore(model, rows);
-        var (grownModel, _) = ExampleSmoke.LoadAndScore(grown, rows);
+        // Model Builder's input: the label and the image file's bytes.
+        var rows = ExampleSmoke.SubsetRows(FashionMnistSubset.TestFolder, perClass: 1)
+            .Select(r => new ModelInput { Label = r.Label, ImageSource = File.ReadAllBytes(r.ImagePath) }).ToList();
+        string[] columns = ["Label", "ImageSource"];
+        ExampleSmoke.LoadAndScore(model, columns, ml => ml.Data.LoadFromEnumerable(rows));
+        var (grownModel, grownScores) = ExampleSmoke.LoadAndScore(grown, columns, ml => ml.Data.LoadFromEnumerable(rows));
+        Assert.Equal(rows.Count, grownScores.Length);
         Assert.Equal(3, new MLContext().Morphism().FindClassifier(grownModel).MorphHistory.Count);
 
         var modelBytes = File.ReadAllBytes(model);
@@ -64,15 +68,30 @@ public class ModelBuilderStyleSmokeTests
         Assert.Contains("FashionMnistSubset.TrainFolder", training);
         Assert.Contains($"[ColumnName(@\"{option.GetProperty("LabelColumn").GetString()}\")]", consumption);
         Assert.Contains($"[ColumnName(@\"{option.GetProperty("ImageColumn").GetString()}\")]", consumption);
-        Assert.Contains($"inputColumnName: @\"{option.GetProperty("ImageColumn").GetString()}\"", training);
+        // mbconfig-era Model Builder: the image bytes go straight to the trainer, with no image-loading step.
+        Assert.Contains($"FeatureColumnName = @\"{option.GetProperty("ImageColumn").GetString()}\",", training);
+        Assert.Contains("public byte[] ImageSource", consumption);
+        Assert.DoesNotContain("LoadImages", training);
         Assert.Equal("MorphableImageClassifier", option.GetProperty("Trainer").GetString());
         Assert.Contains("Trainers.MorphableImageClassifier(", training);
         Assert.Contains($"Architecture = \"{trainer.GetProperty("Architecture").GetString()}\";", training);
         Assert.Contains($"MaxEpoch = {trainer.GetProperty("MaxEpoch").GetInt32()};", training);
         Assert.Contains($"BatchSize = {trainer.GetProperty("BatchSize").GetInt32()};", training);
+        // The image shape is inferred from the images, as Model Builder's own image trainer does.
         foreach (var dimension in new[] { "ImageHeight", "ImageWidth", "ImageChannels" })
-            Assert.Contains($"{dimension} = {trainer.GetProperty(dimension).GetInt32()},", training);
+        {
+            Assert.False(trainer.TryGetProperty(dimension, out _));
+            Assert.DoesNotContain(dimension, training);
+        }
         Assert.Contains($"GrowPlan = \"{root.GetProperty("GrowOption").GetProperty("Plan").GetString()}\";", grow);
         Assert.Contains($"GrowEpochs = {root.GetProperty("GrowOption").GetProperty("RefitEpochs").GetInt32()};", grow);
+    }
+
+    /// <summary>The example's ModelInput (the test does not reference the example's assembly).</summary>
+    private sealed class ModelInput
+    {
+        public string Label { get; set; } = "";
+
+        public byte[] ImageSource { get; set; } = [];
     }
 }
