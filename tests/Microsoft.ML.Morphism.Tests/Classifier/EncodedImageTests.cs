@@ -193,17 +193,21 @@ public class EncodedImageTests
         Bmp,
     }
 
-    private IEstimator<ITransformer> MbconfigPipeline(int maxEpoch = 3, int channels = 0) =>
+    // The README's Model Builder pipeline (the catalog's short overload, no image sizes); with channels, the options form.
+    private IEstimator<ITransformer> MbconfigPipeline(int maxEpoch = 3, int? channels = null) =>
         _ml.Transforms.Conversion.MapValueToKey(outputColumnName: "Label", inputColumnName: "Label")
-            .Append(_ml.MulticlassClassification.Trainers.MorphableImageClassifier(new MorphableImageClassifierTrainer.Options
-            {
-                LabelColumnName = "Label",
-                FeatureColumnName = "ImageSource",
-                ImageChannels = channels,
-                Architecture = Architecture,
-                MaxEpoch = maxEpoch,
-                BatchSize = 8,
-            }))
+            .Append(channels is null
+                ? _ml.MulticlassClassification.Trainers.MorphableImageClassifier(labelColumnName: "Label", featureColumnName: "ImageSource",
+                    architecture: Architecture, maxEpoch: maxEpoch, batchSize: 8)
+                : _ml.MulticlassClassification.Trainers.MorphableImageClassifier(new MorphableImageClassifierTrainer.Options
+                {
+                    LabelColumnName = "Label",
+                    FeatureColumnName = "ImageSource",
+                    ImageChannels = channels.Value,
+                    Architecture = Architecture,
+                    MaxEpoch = maxEpoch,
+                    BatchSize = 8,
+                }))
             .Append(_ml.Transforms.Conversion.MapKeyToValue(outputColumnName: "PredictedLabel", inputColumnName: "PredictedLabel"));
 
     // One grey channel is luminance 0.299R + 0.587G + 0.114B of R = G = B: the pixel, up to float rounding.
