@@ -8,8 +8,9 @@ internal static class AtomicFile
 
     /// <summary>
     /// Writes <paramref name="path"/> by calling <paramref name="write"/> on a temp file next to it,
-    /// flushing it to disk, then renaming it over the target. On any failure the temp file is
-    /// deleted and the previous file, if any, is untouched.
+    /// flushing it to disk, then renaming it over the target, then touching its last-write time (so that
+    /// file watchers listening for <c>Changed</c>, like ML.NET's hot-reloading model loader, see the new
+    /// model). On any failure the temp file is deleted and the previous file, if any, is untouched.
     /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
@@ -33,6 +34,18 @@ internal static class AtomicFile
         {
             TryDelete(temp);
             throw;
+        }
+        // A rename raises only Renamed; Microsoft.Extensions.ML's FileModelLoader (hot reload) listens to Changed only,
+        // which touching the file's last-write time raises. The model is in place by now: a failure here is not fatal.
+        try
+        {
+            File.SetLastWriteTimeUtc(full, DateTime.UtcNow);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
     }
 

@@ -45,6 +45,29 @@ public class AtomicWriteTests : IDisposable
         Assert.Equal(["model.zip"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReplacingAModelRaisesChangedForAHotReloadWatcher(bool upgrade)
+    {
+        var path = _dir.File("model.zip");
+        SmallModels.Save(_ml, _model, _data.Schema, path);
+        var parent = _dir.File("parent.zip");
+        File.Copy(path, parent);
+        // As Microsoft.Extensions.ML's FileModelLoader watches: the folder and the file name, default NotifyFilter, Changed only.
+        using var watcher = new FileSystemWatcher(_dir.Path, "model.zip");
+        using var changed = new ManualResetEventSlim();
+        watcher.Changed += (_, _) => changed.Set();
+        watcher.EnableRaisingEvents = true;
+
+        if (upgrade)
+            _ml.Morphism().UpgradeModel(parent, path, MorphPlan.Parse("widen(conv1, 8)"));
+        else
+            _ml.Morphism().SaveModel(_model, _data.Schema, path);
+
+        Assert.True(changed.Wait(TimeSpan.FromSeconds(10)), "no Changed event for the replaced model file");
+    }
+
     [Fact]
     public void SaveModelFailingMidwayToANewPathLeavesNoFile()
     {
