@@ -46,6 +46,13 @@ public abstract class ClassifierTrainingOptions
     /// <summary>Data evaluated after every epoch (same columns as the training data); with it, the epoch with the lowest validation loss is kept.</summary>
     public IDataView? ValidationSet;
     /// <summary>
+    /// When no <see cref="ValidationSet"/> is given: this share of the training rows, in (0, 1), is held out as the validation set
+    /// (ML.NET's name and meaning, as in <c>ImageClassificationTrainer</c>), chosen reproducibly by the seed; null: no split.
+    /// Default null for training and refits (every row trains), 0.1 for the growth search (which needs validation rows).
+    /// The rows are split after decoding, so <see cref="CacheFeatures"/> must hold them.
+    /// </summary>
+    public double? ValidationSetFraction;
+    /// <summary>
     /// Keep the weights of the epoch with the lowest validation loss (default true; for a refit the
     /// morphed weights compete as epoch 0). False makes the validation set a monitor only and keeps the last epoch.
     /// </summary>
@@ -90,5 +97,6 @@ public abstract class ClassifierTrainingOptions
 
     /// <summary>The one mapping from these options to a run's settings (device, threads, data caching, callbacks).</summary>
     internal TrainingRun.Settings ToRunSettings(bool refit) =>
-        new(Threads, Device, CacheFeatures, FeatureCacheLimitMegabytes, MetricsCallback, refit, SelectBestValidationEpoch, CancellationToken);
+        new(Threads, Device, CacheFeatures, FeatureCacheLimitMegabytes, MetricsCallback, refit, SelectBestValidationEpoch,
+            ValidationSet is null ? ValidationSetFraction : null, CancellationToken);
 }

@@ -15,7 +15,7 @@ namespace Microsoft.ML.Morphism;
 /// makes <see cref="Options.ChildrenPerRound"/> children by random exact morphs, each inheriting the incumbent's weights, trains
 /// them and the incumbent <see cref="Options.EpochsPerTrial"/> epochs on a short cosine cycle, and keeps the best by validation
 /// accuracy, until the budget's search share is spent; the rest trains the winner. Validation rows are
-/// <see cref="ClassifierTrainingOptions.ValidationSet"/> when given, else <see cref="Options.ValidationSetFraction"/> of the training rows.
+/// <see cref="ClassifierTrainingOptions.ValidationSet"/> when given, else <see cref="ClassifierTrainingOptions.ValidationSetFraction"/> of the training rows.
 /// The result is a <see cref="MorphableImageClassifierTransformer"/> (save/load, <c>Morph()</c> and upgrades work on it)
 /// whose <see cref="MorphableImageClassifierModelParameters.Lineage"/> holds every trial. Columns as for
 /// <see cref="MorphableImageClassifierTrainer"/>. Continue from a trained model with <see cref="MorphismCatalog.Grow(ITransformer, IDataView, Options)"/>.
@@ -28,6 +28,9 @@ public sealed class GrowingImageClassifierTrainer : IEstimator<MorphableImageCla
     /// </summary>
     public sealed class Options : MorphableImageClassifierTrainer.Options
     {
+        /// <summary>Options with the search's defaults; <see cref="ClassifierTrainingOptions.ValidationSetFraction"/> is 0.1 (the search chooses by validation).</summary>
+        public Options() => ValidationSetFraction = 0.1;
+
         /// <summary>Budget in training MACs for the whole search (training, validation, morph verification, final training); deterministic.</summary>
         public long? MacBudget;
         /// <summary>Most child trials; deterministic. Default 8 when no budget is set.</summary>
@@ -54,8 +57,6 @@ public sealed class GrowingImageClassifierTrainer : IEstimator<MorphableImageCla
         public double FinalTrainingFraction = 0.25;
         /// <summary>Epochs that train the winner. Default: what the rest of the budget pays for (2 × EpochsPerTrial with only MaxTrials).</summary>
         public int? FinalEpochs;
-        /// <summary>Share of the training rows held out for validation when no ValidationSet is given (ML.NET's name; split reproducibly by the seed). Default 0.1.</summary>
-        public double ValidationSetFraction = 0.1;
         /// <summary>Called with every trial as it ends (plan, parent, parameters, MACs, epochs, validation accuracy, wall time).</summary>
         public Action<TrialRecord>? TrialCallback;
 

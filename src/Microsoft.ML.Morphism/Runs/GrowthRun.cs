@@ -15,8 +15,9 @@ internal static class GrowthRun
     {
         settings.Validate();
         using var channel = host.Start("Growth search");
-        var data = TrainingRun.Prepare(host, channel, network, train, validation, features, labels, options.ToRunSettings(refit: false));
-        var (trainSet, validationSet) = data.Validation is { } given ? (data.Train, given) : SplitOff(data.Train, options, settings.Seed, channel);
+        var data = TrainingRun.Prepare(host, channel, network, train, validation, features, labels, options.ToRunSettings(refit: false), settings.Seed);
+        var (trainSet, validationSet) = (data.Train, data.Validation
+            ?? throw new ArgumentException("The growth search needs validation rows (it chooses every trial by them): set ValidationSet or ValidationSetFraction."));
         var budget = string.Join(", ", new[]
         {
             settings.MacBudget is { } m ? $"{m:0.00e+00} MACs" : null,
@@ -33,14 +34,5 @@ internal static class GrowthRun
             CancellationToken = options.CancellationToken,
             CheckAlive = host.CheckAlive,
         });
-    }
-
-    private static (ITrainingSet Train, ITrainingSet Validation) SplitOff(ITrainingSet train, GrowingImageClassifierTrainer.Options options, int seed, IChannel channel)
-    {
-        if (train is not InMemoryTrainingSet cached)
-            throw new ArgumentException("The growth search needs validation rows: set ValidationSet, or keep CacheFeatures on (with the data within FeatureCacheLimitMegabytes) so that ValidationSetFraction can split them off.");
-        var (rest, validation) = cached.Split(options.ValidationSetFraction, seed);
-        channel.Info($"Validation: {validation.Count} of the {cached.Count} training rows (ValidationSetFraction {options.ValidationSetFraction}, seed {seed}); training on the other {rest.Count}.");
-        return (rest, validation);
     }
 }

@@ -11,13 +11,14 @@ namespace Microsoft.ML.Morphism.Runs;
 internal static class TrainingRun
 {
     public sealed record Settings(int? Threads, string? Device, bool CacheFeatures, long CacheLimitMegabytes,
-        Action<EpochMetrics>? MetricsCallback, bool Refit, bool SelectBestValidationEpoch, CancellationToken CancellationToken);
+        Action<EpochMetrics>? MetricsCallback, bool Refit, bool SelectBestValidationEpoch, double? ValidationSetFraction,
+        CancellationToken CancellationToken);
 
     public static TrainingResult Run(IHost host, string what, NetworkDescription network, NetworkWeights weights, TrainingRecipe recipe,
         IDataView train, IDataView? validation, FeatureColumn features, LabelColumn labels, Settings settings, GrowthSchedule? growth = null)
     {
         using var channel = host.Start(what);
-        var data = Prepare(host, channel, network, train, validation, features, labels, settings);
+        var data = Prepare(host, channel, network, train, validation, features, labels, settings, recipe.Seed);
         channel.Info($"{what} {network.TrainableParameterCount:N0} parameters on {data.DeviceName}: {data.Train.Count} rows ({(data.Cached ? "cached in memory" : "streamed")}), " +
                      $"{recipe.MaxEpoch} epoch(s), batch {recipe.BatchSize}, {recipe.Optimizer} peak lr {recipe.LearningRate}.");
 
@@ -36,9 +37,12 @@ internal static class TrainingRun
     /// <summary>A run's data and device: the training rows (cached or streamed), the validation rows, where to train.</summary>
     public sealed record Data(ITrainingSet Train, ITrainingSet? Validation, bool Cached, TorchSharp.torch.Device Device, string DeviceName);
 
-    /// <summary>Sets the threads, resolves the device, checks the numerics and reads the data (skipped rows are warned about).</summary>
+    /// <summary>
+    /// Sets the threads, resolves the device, checks the numerics and reads the data (skipped rows are warned about); with
+    /// no validation data and a <see cref="Settings.ValidationSetFraction"/>, splits the validation rows off the training rows by <paramref name="seed"/>.
+    /// </summary>
     public static Data Prepare(IHost host, IChannel channel, NetworkDescription network, IDataView train, IDataView? validation,
-        FeatureColumn features, LabelColumn labels, Settings settings)
+        FeatureColumn features, LabelColumn labels, Settings settings, int seed)
     {
         // Intra-op threads are process-wide in libtorch: change them only when asked. libtorch's own
         // default is the machine's cores, which is the documented default here too.
@@ -73,6 +77,13 @@ internal static class TrainingRun
             (validationSet, long validationSkipped, _) = DataViewTrainingSet.Create(validation, validationFeatures, validationLabels, true, limit, "validation data", CheckAlive);
             if (validationSkipped > 0)
                 channel.Warning($"Skipped {validationSkipped} validation row(s) with a missing label or a NaN/infinite feature value.");
+        }
+        else if (settings.ValidationSetFraction is { } fraction)
+        {
+            if (trainSet is not InMemoryTrainingSet all)
+                throw new ArgumentException($"ValidationSetFraction {fraction} splits the decoded training rows, but they are streamed: keep CacheFeatures on with the data within FeatureCacheLimitMegabytes ({settings.CacheLimitMegabytes} MB), or pass a ValidationSet.");
+            (trainSet, validationSet) = all.Split(fraction, seed);
+            channel.Info($"Validation: {validationSet.Count} of the {all.Count} training rows (ValidationSetFraction {fraction}, seed {seed}); training on the other {trainSet.Count}.");
         }
         return new Data(trainSet, validationSet, cached, DeviceSelector.ToDevice(device), device);
     }

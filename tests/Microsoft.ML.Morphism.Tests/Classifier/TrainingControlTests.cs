@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Morphism.Tests.Infrastructure;
+using Microsoft.ML.Morphism.Training;
 
 namespace Microsoft.ML.Morphism.Tests.Classifier;
 
@@ -41,6 +42,59 @@ public class TrainingControlTests(ClassifierFixture fixture)
 
         Assert.Contains(messages, m => m.Contains("epoch 1:", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("epoch 2:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ValidationSetFractionHoldsOutRowsReproduciblyBySeed()
+    {
+        // 96 rows, fraction 0.25: 24 validate, 72 train; the same seed splits (and trains) the same way.
+        (List<EpochMetrics> Epochs, float[][] Scores, List<string> Log) Train(int seed, IDataView? validationSet = null)
+        {
+            var ml = new MLContext(seed: 1);
+            var log = new List<string>();
+            ml.Log += (_, e) =>
+            {
+                lock (log)
+                    log.Add(e.Message);
+            };
+            var epochs = new List<EpochMetrics>();
+            var options = ClassifierFixture.Options();
+            options.MaxEpoch = 2;
+            options.Seed = seed;
+            options.ValidationSetFraction = 0.25;
+            options.ValidationSet = validationSet;
+            options.MetricsCallback = epochs.Add;
+            var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.MorphableImageClassifier(options))
+                .Fit(fixture.Train);
+            return (epochs, ClassifierFixture.Scores(model, fixture.Test), log);
+        }
+
+        var first = Train(seed: 3);
+        var again = Train(seed: 3);
+        var other = Train(seed: 4);
+        var given = Train(seed: 3, validationSet: Ml.Transforms.Conversion.MapValueToKey("Label").Fit(fixture.Train).Transform(fixture.Test));
+
+        Assert.All(first.Epochs.Where(e => e.Epoch > 0), e => Assert.NotNull(e.ValidationLoss));
+        Assert.Contains(first.Log, m => m.Contains("Validation: 24 of the 96 training rows (ValidationSetFraction 0.25, seed 3); training on the other 72.", StringComparison.Ordinal));
+        Assert.Equal(first.Scores, again.Scores);
+        Assert.Equal(first.Epochs.Select(e => e.ValidationLoss), again.Epochs.Select(e => e.ValidationLoss));
+        Assert.NotEqual(first.Epochs.Select(e => e.ValidationLoss), other.Epochs.Select(e => e.ValidationLoss));
+        // A given ValidationSet wins, as in ML.NET: no rows are held out.
+        Assert.DoesNotContain(given.Log, m => m.Contains("ValidationSetFraction", StringComparison.Ordinal));
+        Assert.All(given.Epochs.Where(e => e.Epoch > 0), e => Assert.NotNull(e.ValidationLoss));
+    }
+
+    [Fact]
+    public void ValidationSetFractionNeedsTheRowsInMemory()
+    {
+        var options = ClassifierFixture.Options();
+        options.ValidationSetFraction = 0.2;
+        options.CacheFeatures = false;
+
+        var e = Assert.Throws<ArgumentException>(() => Ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(Ml.MulticlassClassification.Trainers.MorphableImageClassifier(options)).Fit(fixture.Train));
+
+        Assert.Contains("ValidationSetFraction 0.2 splits the decoded training rows, but they are streamed", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
