@@ -120,7 +120,7 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
             .FirstOrDefault(p => !p.Tensor.isfinite().all().item<bool>()).name;
     }
 
-    /// <summary>Clamps every P-activation's a into [0, 1]; call after each optimizer step.</summary>
+    /// <summary>Clamps every P-activation's a into [0, 1]; call after each optimizer step (its Scalars are held: see <see cref="HeldScalars"/>).</summary>
     public void ClampActivations()
     {
         foreach (var module in _modules.Values)
@@ -133,7 +133,10 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         using var noGrad = torch.no_grad();
         foreach (var (name, parameter) in _modules[layer].named_parameters())
             if (name == "a")
-                parameter.clamp_max_(max);
+            {
+                using var cap = max.ToScalar();
+                parameter.clamp_max_(cap);
+            }
     }
 
     /// <summary>The current a of every P-activation, by layer name.</summary>

@@ -20,7 +20,8 @@ internal sealed class Augmentation(int shift, bool flip, Generator generator)
         var x = batch;
         if (flip)
         {
-            var mask = rand([n, 1, 1, 1], generator: generator, device: batch.device).lt(0.5);
+            using var half = 0.5.ToScalar(); // held until lt returns: see HeldScalars
+            var mask = rand([n, 1, 1, 1], generator: generator, device: batch.device).lt(half);
             x = where(mask, x.flip(3), x);
         }
         if (shift > 0)

@@ -34,9 +34,17 @@ internal sealed class GrowingAdamW(IEnumerable<AdamW.ParamGroup> groups, double 
             if (maximize)
                 grad = -grad;
             state.step += 1;
-            param.mul_(1 - lr * weightDecay);
-            state.exp_avg.mul_(beta1).add_(grad, alpha: 1 - beta1);
-            state.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
+            // Every Scalar held until its call returns: see HeldScalars.
+            using var decay = (1 - lr * weightDecay).ToScalar();
+            using var b1 = beta1.ToScalar();
+            using var b2 = beta2.ToScalar();
+            using var oneMinusB1 = (1 - beta1).ToScalar();
+            using var oneMinusB2 = (1 - beta2).ToScalar();
+            using var epsilon = eps.ToScalar();
+            using var one = 1.ToScalar();
+            param.mul_(decay);
+            state.exp_avg.mul_(b1).add_(grad, alpha: oneMinusB1);
+            state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
             if (amsgrad)
             {
                 var previous = state.max_exp_avg_sq;
@@ -47,17 +55,23 @@ internal sealed class GrowingAdamW(IEnumerable<AdamW.ParamGroup> groups, double 
             if (_offsets.TryGetValue(param.Handle, out var offset))
             {
                 // Each entry's own count t ≥ 1: bias corrections 1 − β^t per entry, in double, applied in the parameter's dtype.
-                var own = offset.neg().add_(state.step);
-                var correction1 = (own * Math.Log(beta1)).exp_().neg_().add_(1);
-                var correction2 = (own * Math.Log(beta2)).exp_().neg_().add_(1);
-                var denominator = (second.sqrt() / correction2.sqrt().to(second.dtype)).add_(eps);
-                param.addcdiv_(state.exp_avg * (correction1.reciprocal() * -lr).to(param.dtype), denominator);
+                using var step = state.step.ToScalar();
+                using var logBeta1 = Math.Log(beta1).ToScalar();
+                using var logBeta2 = Math.Log(beta2).ToScalar();
+                using var minusLr = (-lr).ToScalar();
+                var own = offset.neg().add_(step, one);
+                var correction1 = own.mul(logBeta1).exp_().neg_().add_(one, one);
+                var correction2 = own.mul(logBeta2).exp_().neg_().add_(one, one);
+                var denominator = (second.sqrt() / correction2.sqrt().to(second.dtype)).add_(epsilon, one);
+                param.addcdiv_(state.exp_avg * correction1.reciprocal().mul(minusLr).to(param.dtype), denominator, value: one);
             }
             else
             {
                 double correction1 = 1 - Math.Pow(beta1, state.step), correction2 = 1 - Math.Pow(beta2, state.step);
-                var denominator = (second.sqrt() / Math.Sqrt(correction2)).add_(eps);
-                param.addcdiv_(state.exp_avg, denominator, value: -(lr / correction1));
+                using var root = Math.Sqrt(correction2).ToScalar();
+                using var size = (-(lr / correction1)).ToScalar();
+                var denominator = second.sqrt().div(root).add_(epsilon, one);
+                param.addcdiv_(state.exp_avg, denominator, value: size);
             }
         }
     }, closure);

@@ -65,7 +65,7 @@ public sealed class NetworkTrainer
         {
             using var generator = new Generator((ulong)_recipe.Seed, _device);
             module.RandomSource = generator;
-            (optimizer, var groupFactors) = CreateOptimizer(_recipe, module, growing: growth is not null);
+            (optimizer, var groupFactors) = CreateOptimizer(_recipe, module);
             using var upload = new BatchUpload(network.Input, _device);
             var epochs = new EpochRunner(_recipe, module, optimizer, groupFactors, upload, generator, train.Count,
                 chanceLoss: Math.Log(Math.Max(2, network.Output.Size)));
@@ -199,10 +199,11 @@ public sealed class NetworkTrainer
     }
 
     /// <summary>
-    /// The optimizer, and each of its parameter groups' learning rate as a multiple of the schedule's. A growing run's
-    /// Adam is <see cref="GrowingAdamW"/> (one step count per entry); everything else is TorchSharp's own optimizer.
+    /// The optimizer, and each of its parameter groups' learning rate as a multiple of the schedule's: <see cref="HeldScalarSgd"/>
+    /// or <see cref="GrowingAdamW"/> (one step count per entry once a growth adds entries), each stepping as TorchSharp's own
+    /// SGD and AdamW do, operation for operation, but with held Scalars.
     /// </summary>
-    internal static (OptimizerHelper Optimizer, double[] GroupFactors) CreateOptimizer(TrainingRecipe recipe, NetworkModule module, bool growing)
+    internal static (OptimizerHelper Optimizer, double[] GroupFactors) CreateOptimizer(TrainingRecipe recipe, NetworkModule module)
     {
         // Weight decay applies to conv, dense and skip weights only: decaying biases, BatchNorm or a
         // P-activation's a would pull the network away from what the parent learned for no benefit.
@@ -220,11 +221,11 @@ public sealed class NetworkTrainer
         groups.RemoveAll(g => g.Parameters.Count == 0);
         OptimizerHelper optimizer = recipe.Optimizer switch
         {
-            OptimizerKind.Adam when growing => new GrowingAdamW([.. groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr * g.Factor, weight_decay: g.WeightDecay))], lr),
-            OptimizerKind.Sgd => optim.SGD(
+            // Both step with held Scalars (HeldScalars): TorchSharp's own steps can read Scalars a collector already freed.
+            OptimizerKind.Sgd => new HeldScalarSgd(
                 [.. groups.Select(g => new SGD.ParamGroup(g.Parameters, lr * g.Factor, momentum, 0, g.WeightDecay, nesterov: momentum > 0))],
                 lr, momentum, nesterov: momentum > 0),
-            _ => optim.AdamW([.. groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr * g.Factor, weight_decay: g.WeightDecay))], lr),
+            _ => new GrowingAdamW([.. groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr * g.Factor, weight_decay: g.WeightDecay))], lr),
         };
         return (optimizer, [.. groups.Select(g => g.Factor)]);
     }
@@ -266,7 +267,7 @@ public sealed class NetworkTrainer
         var childModule = new NetworkModule(chain.Network, chain.Weights, _device);
         try
         {
-            var (childOptimizer, factors) = CreateOptimizer(_recipe, childModule, growing: true);
+            var (childOptimizer, factors) = CreateOptimizer(_recipe, childModule);
             OptimizerStateTransfer.Write(childOptimizer, childModule, childStates);
             var applied = new MorphPlan(chain.Steps.Select(s => s.Step));
             selection.Grow((kept, keptEpoch) => keptEpoch == epoch ? chain.Weights : Carry(applied, parent, kept, context, chain.Network, epoch));

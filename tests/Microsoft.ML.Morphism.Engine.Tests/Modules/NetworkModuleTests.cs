@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json.Serialization;
 using Microsoft.ML.Morphism.Modules;
 using Microsoft.ML.Morphism.Networks;
+using Microsoft.ML.Morphism.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -102,6 +103,91 @@ public class NetworkModuleTests
         module.ClampActivations();
 
         Assert.Equal(new Dictionary<string, double> { ["prelu1"] = 1.0, ["ptanh1"] = 0.0 }, module.ActivationLinearity());
+    }
+
+    [Fact]
+    public void PerStepScalarsSurviveACollectorRunningAlongside()
+    {
+        // TorchSharp's Scalar hands its raw handle to native code and frees it in a finalizer: a number converted to a
+        // Scalar on the fly (clamp_(0, 1), add(1)) can be finalized while libtorch still reads it, which failed at random
+        // as "Expected false to be true ... toFloat" (Scalar.h) under a busy test run. Every per-step Scalar is now held
+        // until its call returns; here the collector runs flat out beside the clamp, the forward pass and the cap.
+        var net = NetworkDescription.Parse("input(3) prelu ptanh");
+        var weights = NetworkWeights.Initialize(net, 1).With("prelu1.a", WeightTensor.Filled(1.7, 1)).With("ptanh1.a", WeightTensor.Filled(-0.3, 1));
+        using var module = new NetworkModule(net, weights);
+        using var x = ones(4, 3);
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        });
+        collector.Start();
+        try
+        {
+            for (int i = 0; i < 20_000; i++)
+            {
+                using var scope = NewDisposeScope();
+                module.ClampActivations();
+                module.CapActivation("prelu1", 1.0);
+                _ = module.forward(x);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+
+        Assert.Equal(new Dictionary<string, double> { ["prelu1"] = 1.0, ["ptanh1"] = 0.0 }, module.ActivationLinearity());
+    }
+
+    [Theory]
+    [InlineData(OptimizerKind.Sgd)]
+    [InlineData(OptimizerKind.Adam)]
+    public void OptimizerStepsSurviveACollectorRunningAlongside(OptimizerKind kind)
+    {
+        // TorchSharp's own SGD step failed this within a few thousand steps (its weight decay and momentum Scalars).
+        var net = NetworkDescription.Parse("input(3) dense(4) prelu dense(2)");
+        using var module = new NetworkModule(net, NetworkWeights.Initialize(net, 1));
+        var recipe = new TrainingRecipe { Optimizer = kind, LearningRate = 0.01 };
+        var (optimizer, _) = NetworkTrainer.CreateOptimizer(recipe, module);
+        using var x = ones(4, 3);
+        using var y = zeros(4, ScalarType.Int64);
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        });
+        collector.Start();
+        try
+        {
+            for (int i = 0; i < 10_000; i++)
+            {
+                using var scope = NewDisposeScope();
+                var loss = nn.functional.cross_entropy(module.forward(x), y);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                module.ClampActivations();
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+            optimizer.Dispose();
+        }
+
+        var weights = module.ReadWeights();
+        Assert.All(weights.Keys, key => Assert.True(weights[key].Values.ToArray().All(double.IsFinite), key));
     }
 
     [Fact]

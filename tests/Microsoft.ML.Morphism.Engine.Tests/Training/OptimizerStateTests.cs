@@ -137,7 +137,7 @@ public class OptimizerStateTests
         optimizer.Dispose();
         module.Dispose();
         using var child = new NetworkModule(outcome.Network, outcome.Weights);
-        var (childOptimizer, _) = NetworkTrainer.CreateOptimizer(recipe, child, growing: true);
+        var (childOptimizer, _) = NetworkTrainer.CreateOptimizer(recipe, child);
         using var disposeOptimizer = childOptimizer;
         OptimizerStateTransfer.Write(childOptimizer, child, states);
 
@@ -165,19 +165,22 @@ public class OptimizerStateTests
         Assert.True(checkedEntries > 10, $"only {checkedEntries} new entries had a gradient");
     }
 
-    [Fact]
-    public void GrowingAdamWStepsBitIdenticallyToTorchSharpsAdamWUntilAGrowth()
+    [Theory]
+    [InlineData(OptimizerKind.Adam)]
+    [InlineData(OptimizerKind.Sgd)]
+    public void OurOptimizersStepBitIdenticallyToTorchSharpsOwn(OptimizerKind kind)
     {
-        var recipe = Recipe(OptimizerKind.Adam);
-        var (mine, mineOptimizer) = Trained(recipe, steps: 6, growing: true);
-        var (theirs, theirOptimizer) = Trained(recipe, steps: 6, growing: false);
+        // GrowingAdamW (until a growth) and HeldScalarSgd are TorchSharp's AdamW and SGD with held Scalars: same steps, same bits.
+        var recipe = Recipe(kind);
+        var (mine, mineOptimizer) = Trained(recipe, steps: 6);
+        var (theirs, theirOptimizer) = Trained(recipe, steps: 6, torchSharps: true);
         using (mine)
         using (theirs)
         using (mineOptimizer)
         using (theirOptimizer)
         {
-            Assert.IsType<AdamW>(theirOptimizer, exactMatch: true);
-            Assert.IsNotType<AdamW>(mineOptimizer, exactMatch: true);
+            Assert.IsType(kind == OptimizerKind.Adam ? typeof(GrowingAdamW) : typeof(HeldScalarSgd), mineOptimizer);
+            Assert.IsType(kind == OptimizerKind.Adam ? typeof(AdamW) : typeof(SGD), theirOptimizer);
             var a = mine.ReadWeights();
             var b = theirs.ReadWeights();
             Assert.All(a.Keys, key => Assert.True(a[key].Values.SequenceEqual(b[key].Values), key));
@@ -190,7 +193,7 @@ public class OptimizerStateTests
         var recipe = Recipe(OptimizerKind.Sgd) with { ActivationLearningRateFactor = 7, WeightDecay = 1e-3 };
         var outcome = new DeepenStep("conv2").Apply(Net, ParentWeights(), new MorphContext(3));
         using var child = new NetworkModule(outcome.Network, outcome.Weights);
-        var (optimizer, factors) = NetworkTrainer.CreateOptimizer(recipe, child, growing: true);
+        var (optimizer, factors) = NetworkTrainer.CreateOptimizer(recipe, child);
         using var disposeOptimizer = optimizer;
 
         var names = child.named_parameters().ToDictionary(p => p.parameter.Handle, p => p.name);
@@ -230,7 +233,7 @@ public class OptimizerStateTests
         var outcome = step.Apply(Net, weights, new MorphContext(3));
         var carried = outcome.Step.CarryState(parent, Net, outcome);
         using var child = new NetworkModule(outcome.Network, outcome.Weights);
-        var (childOptimizer, _) = NetworkTrainer.CreateOptimizer(recipe, child, growing: true);
+        var (childOptimizer, _) = NetworkTrainer.CreateOptimizer(recipe, child);
         using var disposeOptimizer = childOptimizer;
         OptimizerStateTransfer.Write(childOptimizer, child, carried);
         var back = OptimizerStateTransfer.Read(childOptimizer, child);
@@ -241,10 +244,21 @@ public class OptimizerStateTests
         return (parent, back, outcome, weights);
     }
 
-    private static (NetworkModule Module, OptimizerHelper Optimizer) Trained(TrainingRecipe recipe, int steps, bool growing = true)
+    // torchSharps: the same parameter groups on TorchSharp's own AdamW or SGD instead of ours.
+    private static (NetworkModule Module, OptimizerHelper Optimizer) Trained(TrainingRecipe recipe, int steps, bool torchSharps = false)
     {
         var module = new NetworkModule(Net, ParentWeights());
-        var (optimizer, _) = NetworkTrainer.CreateOptimizer(recipe, module, growing);
+        var (optimizer, _) = NetworkTrainer.CreateOptimizer(recipe, module);
+        if (torchSharps)
+        {
+            optimizer = optimizer switch
+            {
+                GrowingAdamW adam => optim.AdamW([.. adam.ParamGroups.Cast<AdamW.ParamGroup>().Select(g => new AdamW.ParamGroup(g.Parameters, g.Options.LearningRate!.Value, weight_decay: g.Options.weight_decay!.Value))], recipe.LearningRate),
+                HeldScalarSgd sgd => optim.SGD([.. sgd.ParamGroups.Cast<SGD.ParamGroup>().Select(g => new SGD.ParamGroup(g.Parameters, g.Options.LearningRate!.Value, g.Options.momentum!.Value, 0, g.Options.weight_decay!.Value, nesterov: g.Options.nesterov!.Value))],
+                    recipe.LearningRate, recipe.Momentum, nesterov: recipe.Momentum > 0),
+                _ => throw new InvalidOperationException(optimizer.GetType().Name),
+            };
+        }
         using var generator = new Generator(7);
         for (int s = 0; s < steps; s++)
         {

@@ -76,8 +76,14 @@ internal sealed class ActivationModule : LayerModule<ActivationLayer>
             _a = NewParameter($"{layer.Name}.a", build);
     }
 
-    public override Tensor forward(Tensor input) =>
-        _a is null ? Apply(Layer.Activation, input) : Apply(Layer.Activation, input).mul(_a.neg().add(1)).add(input.mul(_a));
+    public override Tensor forward(Tensor input)
+    {
+        if (_a is null)
+            return Apply(Layer.Activation, input);
+        // Scalars are held (and freed) here: see HeldScalars.
+        using var one = 1.ToScalar();
+        return HeldScalars.Add(Apply(Layer.Activation, input).mul(_a.neg().add(one, one)), input.mul(_a));
+    }
 
     /// <summary>Keeps a in [0, 1] (called after every optimizer step).</summary>
     public override void Constrain()
@@ -85,7 +91,9 @@ internal sealed class ActivationModule : LayerModule<ActivationLayer>
         if (_a is null)
             return;
         using var noGrad = torch.no_grad();
-        _a.clamp_(0, 1);
+        using var low = 0.ToScalar();
+        using var high = 1.ToScalar();
+        _a.clamp_(low, high);
     }
 
     private static Tensor Apply(ActivationKind kind, Tensor x) => kind switch

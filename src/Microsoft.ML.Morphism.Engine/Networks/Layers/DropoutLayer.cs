@@ -1,5 +1,6 @@
 // The dropout layer kind: description, text form, width-morph rule and module.
 using Microsoft.ML.Morphism.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Morphism.Networks;
@@ -43,7 +44,10 @@ internal sealed class DropoutModule(DropoutLayer layer) : LayerModule<DropoutLay
     {
         if (!training || Layer.Rate == 0)
             return x;
-        var keep = rand(x.shape, x.dtype, x.device, generator: random).ge_(Layer.Rate);
-        return x.mul(keep).div_(1 - Layer.Rate);
+        // Scalars held until their calls return: see HeldScalars.
+        using var rate = Layer.Rate.ToScalar();
+        using var scale = (1 - Layer.Rate).ToScalar();
+        var keep = rand(x.shape, x.dtype, x.device, generator: random).ge_(rate);
+        return x.mul(keep).div_(scale);
     }
 }

@@ -85,7 +85,7 @@ internal sealed class ParallelModule(ParallelLayer layer) : LayerModule<Parallel
             var y = input;
             foreach (var layer in branch)
                 y = pass.Run(layer, y);
-            sum = sum is null ? y : sum.add(y);
+            sum = sum is null ? y : HeldScalars.Add(sum, y);
         }
         return sum!;
     }

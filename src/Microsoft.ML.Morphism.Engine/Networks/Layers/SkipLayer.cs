@@ -80,5 +80,5 @@ internal sealed class SkipModule : LayerModule<SkipLayer>
     public override Tensor forward(Tensor source) =>
         _shape is { } shape ? GuardedConvolution.Conv2d(shape, source, _weight, null, 1, 0, 1, 1) : nn.functional.linear(source, _weight);
 
-    public override Tensor Run(Tensor input, NetworkPass pass) => input.add(forward(pass.Blobs[Layer.From]));
+    public override Tensor Run(Tensor input, NetworkPass pass) => HeldScalars.Add(input, forward(pass.Blobs[Layer.From]));
 }
