@@ -158,9 +158,14 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{options.LabelColumnName}' not found.");
         if (!label.IsKey)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{options.LabelColumnName}' must be a key type; add MapValueToKey.");
-        if (!inputSchema.TryFindColumn(options.FeatureColumnName, out _))
+        if (!inputSchema.TryFindColumn(options.FeatureColumnName, out var features))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Feature column '{options.FeatureColumnName}' not found.");
         var columns = inputSchema.ToDictionary(c => c.Name);
+        // A pixel vector without slot names passes on with them (PixelSlotNames).
+        if (features.Kind == SchemaShape.Column.VectorKind.Vector && features.ItemType == NumberDataViewType.Single
+            && !features.Annotations.TryFindColumn(AnnotationUtils.Kinds.SlotNames, out _))
+            columns[features.Name] = new SchemaShape.Column(features.Name, features.Kind, features.ItemType, false,
+                new SchemaShape([new SchemaShape.Column(AnnotationUtils.Kinds.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false)]));
         var scoreAnnotations = new SchemaShape(AnnotationUtils.AnnotationsForMulticlassScoreColumn(label));
         columns[options.ScoreColumnName] = new SchemaShape.Column(options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector,
             NumberDataViewType.Single, false, scoreAnnotations);

@@ -23,6 +23,9 @@ namespace Microsoft.ML.Morphism;
 /// <list type="table">
 /// <item><term><c>Score</c></term><description>vector of Single, one probability per class (softmax of the logits); slot names = class names.</description></item>
 /// <item><term><c>PredictedLabel</c></term><description>key over the class names (the most likely class; missing when a score is NaN).</description></item>
+/// <item><term>the feature column</term><description>a pixel vector without slot names (<c>ExtractPixels</c>' output) passes on unchanged
+/// under its own name with slot names <c>c{channel}_y{row}_x{column}</c>, so that ML.NET's permutation feature importance,
+/// which reads them, works on the whole pipeline.</description></item>
 /// </list>
 /// Input: the feature column the trainer saw (a channels-first Single vector of C·H·W values, an
 /// H×W Image, or encoded image bytes, decoded and resized to H×W). Saved by <c>ml.Model.Save</c> and rebuilt by <c>ml.Model.Load</c> like ML.NET's own
@@ -36,7 +39,7 @@ namespace Microsoft.ML.Morphism;
 /// several threads at once (separate cursors, one PredictionEngine per thread).</para>
 /// </summary>
 public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBase,
-    ISingleFeaturePredictionTransformer<MorphableImageClassifierModelParameters>
+    ISingleFeaturePredictionTransformer<MorphableImageClassifierModelParameters>, ISingleFeaturePredictionTransformer
 {
     internal const string LoaderSignature = "MorphImageClassifier";
     internal const string UserName = "Morphable Image Classifier";
@@ -186,6 +189,8 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
         private readonly MorphableImageClassifierTransformer _parent;
         private readonly FeatureColumn _features;
         private readonly int _classes;
+        // The pixel vector passes on under its own name with slot names (see PixelSlotNames), as a third output column.
+        private readonly bool _slotNamedFeatures;
 
         public Mapper(MorphableImageClassifierTransformer parent, DataViewSchema schema)
             : base(parent.Host, schema, parent)
@@ -193,6 +198,7 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             _parent = parent;
             _features = FeatureColumn.Bind(schema, parent.FeatureColumnName, parent.Model.Network.Input);
             _classes = parent.Model.ClassNames.Length;
+            _slotNamedFeatures = PixelSlotNames.Needed(_features);
             // Scoring's first convolution comes after this (a loaded model has passed its load-time checks by now).
             using (var channel = parent.Host.Start("Numerics"))
                 NumericsLog.Ensure(channel, parent.Model.Network);
@@ -218,16 +224,19 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             predicted.Add(AnnotationUtils.Kinds.ScoreValueKind, TextDataViewType.Instance,
                 (ref ReadOnlyMemory<char> v) => v = AnnotationUtils.Const.ScoreValueKind.PredictedLabel.AsMemory());
 
-            return
+            DataViewSchema.DetachedColumn[] columns =
             [
                 new DataViewSchema.DetachedColumn(_parent.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, _classes), score.ToAnnotations()),
                 new DataViewSchema.DetachedColumn(_parent.PredictedLabelColumnName, new KeyDataViewType(typeof(uint), _classes), predicted.ToAnnotations()),
             ];
+            return _slotNamedFeatures ? [.. columns, PixelSlotNames.FeatureColumn(_features.Column, _parent.Model.Network.Input)] : columns;
         }
 
         protected override Delegate MakeGetter(DataViewRow input, int iinfo, Func<int, bool> activeOutput, out Action? disposer)
         {
             disposer = null;
+            if (iinfo == 2)
+                return PixelSlotNames.Getter(input, _features.Column);
             var row = new RowScores(input, _features, _parent.Model, _classes);
             if (iinfo == 0)
             {
@@ -247,7 +256,7 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
         protected override Func<int, bool> GetDependenciesCore(Func<int, bool> activeOutput)
         {
             var read = _features.ReadColumns.Select(c => c.Index).ToHashSet();
-            return col => read.Contains(col) && (activeOutput(0) || activeOutput(1));
+            return col => read.Contains(col) && (activeOutput(0) || activeOutput(1) || (_slotNamedFeatures && activeOutput(2)));
         }
 
         protected override void SaveModel(ModelSaveContext ctx) => _parent.SaveModel(ctx);

@@ -47,6 +47,23 @@ public class ImagePipelineTests(ImagePipelineFixture fixture)
     }
 
     [Fact]
+    public void PermutationFeatureImportanceWorksOnTheWholePipeline()
+    {
+        // ML.NET's pipeline-level (non-generic) overload, on the README's pipeline, with the data scored by it as ML.NET's samples do.
+        var scored = fixture.Parent.Transform(fixture.Test);
+
+        var importance = Ml.MulticlassClassification.PermutationFeatureImportance(fixture.Parent, scored, labelColumnName: "Label",
+            permutationCount: 1, numberOfExamplesToUse: 24);
+
+        Assert.Equal(28 * 28, importance.Count);
+        Assert.Contains("c0_y0_x0", importance.Keys);
+        Assert.Contains("c0_y27_x27", importance.Keys);
+        // Permuting a pixel changes the log-loss (it was computed, not defaulted), and the names follow the pixels' order.
+        Assert.Contains(importance.Values, m => m.LogLoss.Mean != 0);
+        Assert.Equal(Enumerable.Range(0, 28 * 28).Select(i => $"c0_y{i / 28}_x{i % 28}").Order(), importance.Keys.Order());
+    }
+
+    [Fact]
     public void PredictionEngineWorksOnALoadedModel()
     {
         using var dir = new TempDirectory();
