@@ -34,7 +34,16 @@ public abstract class ClassifierTrainingOptions
     public int? ShiftPixels;
     /// <summary>Random left-right flips during training (wrong for digits and text). Default false (refit: the parent's).</summary>
     public bool? HorizontalFlip;
-    /// <summary>Stop after this many epochs without a lower validation loss. Default: never (refit: the parent's).</summary>
+    /// <summary>
+    /// Stop early when the validation metric stops improving (<see cref="EarlyStopping"/>: metric, patience, minimum change, as
+    /// ML.NET's image trainer's <c>EarlyStoppingCriteria</c>). Default: off (refit: the parent's). Off because the default
+    /// schedule is a cosine over <c>MaxEpoch</c> epochs, which gains most in its last, low-learning-rate epochs: a stop in the
+    /// middle throws those away, and the best validation epoch is kept anyway (<see cref="SelectBestValidationEpoch"/>).
+    /// ML.NET's image trainer turns it on by default because it only trains a classification head on fixed features.
+    /// </summary>
+    public EarlyStopping? EarlyStoppingCriteria;
+    /// <summary>Stop after this many epochs without a lower validation loss: the same as <c>EarlyStoppingCriteria = new EarlyStopping(patience)</c>.</summary>
+    [Obsolete("Use EarlyStoppingCriteria = new EarlyStopping(patience), ML.NET's way to say it; setting both is an error.")]
     public int? EarlyStoppingPatience;
     /// <summary>After each growth point of a <c>GrowthSchedule</c>, ramp the learning rate up linearly over this many epochs. Default 0 (refit: the parent's).</summary>
     public double? GrowthRampEpochs;
@@ -73,6 +82,15 @@ public abstract class ClassifierTrainingOptions
     /// <summary>The one mapping from these options to the engine's recipe: each set field overrides <paramref name="defaults"/>.</summary>
     internal TrainingRecipe ToRecipe(TrainingRecipe defaults)
     {
+        var stopping = EarlyStoppingCriteria;
+#pragma warning disable CS0618 // the obsolete shim is read here, and only here
+        if (EarlyStoppingPatience is { } patience)
+        {
+            if (stopping is not null)
+                throw new ArgumentException("Set EarlyStoppingCriteria or the obsolete EarlyStoppingPatience, not both.");
+            stopping = new EarlyStopping(patience);
+        }
+#pragma warning restore CS0618
         var recipe = defaults with
         {
             Optimizer = Optimizer ?? defaults.Optimizer,
@@ -86,7 +104,9 @@ public abstract class ClassifierTrainingOptions
             MaxEpoch = MaxEpoch ?? defaults.MaxEpoch,
             ShiftPixels = ShiftPixels ?? defaults.ShiftPixels,
             HorizontalFlip = HorizontalFlip ?? defaults.HorizontalFlip,
-            EarlyStoppingPatience = EarlyStoppingPatience ?? defaults.EarlyStoppingPatience,
+            EarlyStoppingPatience = stopping?.Patience ?? defaults.EarlyStoppingPatience,
+            EarlyStoppingMetric = stopping?.Metric ?? defaults.EarlyStoppingMetric,
+            EarlyStoppingMinDelta = stopping?.MinDelta ?? defaults.EarlyStoppingMinDelta,
             GrowthRampEpochs = GrowthRampEpochs ?? defaults.GrowthRampEpochs,
             ActivationAnnealEpochs = ActivationAnnealEpochs ?? defaults.ActivationAnnealEpochs,
             Seed = Seed ?? defaults.Seed,

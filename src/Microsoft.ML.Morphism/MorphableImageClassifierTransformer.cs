@@ -95,7 +95,8 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
     // 0x00010003 = version 3 (an optional Lineage part: a grown model's search history; the recipe may hold
     // GrowthRampEpochs and ActivationAnnealEpochs). Version-2 readers load a lineage-only version-3 model without its
     // lineage, so such models declare version 2 as the oldest reader; a recipe with the new knobs declares version 3.
-    // 0x00010004 = version 4 (feature kind 2: encoded image bytes; only such models declare version 4 as the oldest reader).
+    // 0x00010004 = version 4 (feature kind 2: encoded image bytes; the recipe may hold EarlyStoppingMetric and
+    // EarlyStoppingMinDelta; only models using one of them declare version 4 as the oldest reader).
     internal const uint FormatVersion = 0x00010004;
 
     private static VersionInfo GetVersionInfo(uint readableBy = FormatVersion) => new(
@@ -111,9 +112,9 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
     {
         Host.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel();
-        bool newRecipeKnobs = Model.Recipe.GrowthRampEpochs != 0 || Model.Recipe.ActivationAnnealEpochs != 0;
-        var kind = FeatureColumn.KindOf(FeatureColumnType);
-        ctx.SetVersionInfo(GetVersionInfo(readableBy: kind == FeatureKind.EncodedImage ? 0x00010004u : newRecipeKnobs ? 0x00010003u : 0x00010002u));
+        bool version3Recipe = Model.Recipe.GrowthRampEpochs != 0 || Model.Recipe.ActivationAnnealEpochs != 0;
+        bool version4 = FeatureColumn.KindOf(FeatureColumnType) == FeatureKind.EncodedImage || Model.Recipe.HasEarlyStoppingCriteria;
+        ctx.SetVersionInfo(GetVersionInfo(readableBy: version4 ? 0x00010004u : version3Recipe ? 0x00010003u : 0x00010002u));
         // *** Binary format (versions 1 to 4; 2 differs in the recipe's JSON, 3 may add a Lineage part, 4 adds feature kind 2) ***
         // string: feature, label, score, predicted-label column names
         // byte: feature kind (0 = Single vector, 1 = Image, 2 = encoded image bytes); int: vector size or image height, int: image width
@@ -128,7 +129,7 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             ctx.Writer.Write(image.Height);
             ctx.Writer.Write(image.Width);
         }
-        else if (kind == FeatureKind.EncodedImage)
+        else if (FeatureColumn.KindOf(FeatureColumnType) == FeatureKind.EncodedImage)
         {
             ctx.Writer.Write((byte)2);
             ctx.Writer.Write(0);

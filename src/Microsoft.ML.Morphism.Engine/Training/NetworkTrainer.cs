@@ -75,14 +75,14 @@ public sealed class NetworkTrainer
             var run = Stopwatch.StartNew();
             long macs = 0;
             long trainMacs = network.TrainingMacsPerImage, forwardMacs = network.ForwardMacs;
-            var selection = new EpochSelection(hooks.SelectBestValidationEpoch, _recipe.EarlyStoppingPatience);
+            var selection = new EpochSelection(hooks.SelectBestValidationEpoch, _recipe.EarlyStoppingPatience, _recipe.EarlyStoppingMetric, _recipe.EarlyStoppingMinDelta);
             TrainingResult Result(NetworkWeights kept, StopReason reason, string? message, int selected) =>
                 new(kept, history, reason, message, selected) { Network = network, Growth = events };
 
             if (hooks.StartingWeightsAreACandidate)
             {
                 // The starting weights compete with every epoch; with a validation set they are measured as epoch 0.
-                double? loss = null;
+                double? loss = null, startAccuracy = null;
                 if (validation is not null)
                 {
                     var start = Stopwatch.StartNew();
@@ -90,9 +90,9 @@ public sealed class NetworkTrainer
                     macs += forwardMacs * validation.Count;
                     Report(hooks, history, new EpochMetrics(0, double.NaN, double.NaN, validationLoss, accuracy, 0, start.Elapsed.TotalSeconds, 0)
                         { CumulativeMacs = macs, CumulativeSeconds = run.Elapsed.TotalSeconds });
-                    loss = validationLoss;
+                    (loss, startAccuracy) = (validationLoss, accuracy);
                 }
-                selection.Start(weights.ToPrecision(Precision.Float32), loss);
+                selection.Start(weights.ToPrecision(Precision.Float32), loss, startAccuracy);
             }
 
             for (int epoch = 1; epoch <= _recipe.MaxEpoch; epoch++)
@@ -113,7 +113,7 @@ public sealed class NetworkTrainer
                     run.Start();
                 }
                 Report(hooks, history, metrics);
-                if (validationLoss is { } vl && selection.Offer(epoch, vl, module) is { } stop)
+                if (validationLoss is { } vl && selection.Offer(epoch, vl, validationAccuracy ?? 0, module) is { } stop)
                 {
                     hooks.Log?.Invoke(stop.Message);
                     return Result(stop.Weights ?? module.ReadWeights(), StopReason.EarlyStopped, stop.Message, stop.Epoch);

@@ -21,6 +21,15 @@ public enum LearningRateSchedule
     Constant,
 }
 
+/// <summary>What early stopping watches on the validation set.</summary>
+public enum EarlyStoppingMetric
+{
+    /// <summary>The validation loss (mean cross-entropy); an improvement is a fall (the default).</summary>
+    ValidationLoss,
+    /// <summary>The validation accuracy (a fraction); an improvement is a rise.</summary>
+    ValidationAccuracy,
+}
+
 /// <summary>
 /// Everything that decides how training runs, stored with a model so that a morphed child can be
 /// refit the way its parent was trained. Defaults are the recipe that made morphing pay off on
@@ -66,8 +75,26 @@ public sealed record TrainingRecipe
     /// <summary>Mirror each training image left-right with probability ½.</summary>
     public bool HorizontalFlip { get; init; }
 
-    /// <summary>Stop after this many epochs without a lower validation loss (needs a validation set); null = never.</summary>
+    /// <summary>
+    /// Stop after this many epochs in a row without an improvement of <see cref="EarlyStoppingMetric"/> by more than
+    /// <see cref="EarlyStoppingMinDelta"/> (needs a validation set); null = never.
+    /// </summary>
     public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>What early stopping watches on the validation set (default: its loss). Not written to JSON when default.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public EarlyStoppingMetric EarlyStoppingMetric { get; init; }
+
+    /// <summary>
+    /// The least change of <see cref="EarlyStoppingMetric"/> that counts as an improvement (loss: a fall, accuracy: a rise, as a
+    /// fraction); default 0. Not written to JSON when 0.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double EarlyStoppingMinDelta { get; init; }
+
+    /// <summary>True when the early-stopping rule uses more than version-2/3 recipes could say (a metric or a minimum change).</summary>
+    [JsonIgnore]
+    public bool HasEarlyStoppingCriteria => EarlyStoppingMetric != EarlyStoppingMetric.ValidationLoss || EarlyStoppingMinDelta != 0;
 
     /// <summary>
     /// Divergence rule: a batch loss above this multiple of the running mean loss (after the first
@@ -112,6 +139,8 @@ public sealed record TrainingRecipe
         if (MaxEpoch < 0) throw new ArgumentException($"MaxEpoch must not be negative (got {MaxEpoch}).");
         if (ShiftPixels < 0) throw new ArgumentException($"ShiftPixels must not be negative (got {ShiftPixels}).");
         if (EarlyStoppingPatience is <= 0) throw new ArgumentException($"EarlyStoppingPatience must be positive (got {EarlyStoppingPatience}).");
+        if (!Enum.IsDefined(EarlyStoppingMetric)) throw new ArgumentException($"EarlyStoppingMetric {EarlyStoppingMetric} is not a metric early stopping knows.");
+        if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta)) throw new ArgumentException($"EarlyStoppingMinDelta must not be negative (got {EarlyStoppingMinDelta}).");
         if (!(GrowthRampEpochs >= 0) || !double.IsFinite(GrowthRampEpochs)) throw new ArgumentException($"GrowthRampEpochs must not be negative (got {GrowthRampEpochs}).");
         if (!(ActivationAnnealEpochs >= 0) || !double.IsFinite(ActivationAnnealEpochs)) throw new ArgumentException($"ActivationAnnealEpochs must not be negative (got {ActivationAnnealEpochs}).");
         if (!(DivergenceFactor > 1)) throw new ArgumentException($"DivergenceFactor must be above 1 (got {DivergenceFactor}).");

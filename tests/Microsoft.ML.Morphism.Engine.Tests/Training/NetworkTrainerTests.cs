@@ -178,6 +178,37 @@ public class NetworkTrainerTests
         Assert.Equal(best.ValidationLoss!.Value, new NetworkTrainer(recipe).Evaluate(Net, result.Weights, validation).Loss, 5);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void EarlyStoppingWatchesTheChosenMetricWithItsMinimumChange(int patience)
+    {
+        var train = SyntheticData.Squares(64, 4, 10, seed: 1);
+        var validation = SyntheticData.Squares(64, 4, 10, seed: 5);
+        // No accuracy can rise by more than 1 (100 pp): after the first epoch nothing counts as an improvement.
+        var recipe = Recipe(epochs: 10) with
+        {
+            EarlyStoppingPatience = patience, EarlyStoppingMetric = EarlyStoppingMetric.ValidationAccuracy, EarlyStoppingMinDelta = 1,
+        };
+
+        var result = new NetworkTrainer(recipe).Train(Net, NetworkWeights.Initialize(Net, 1), train, validation);
+
+        Assert.Equal(StopReason.EarlyStopped, result.Reason);
+        Assert.Equal(1 + patience, result.History.Max(h => h.Epoch));
+        Assert.Contains($"validation accuracy has not improved by more than 1 for {patience} epoch(s)", result.Message);
+        // The kept weights are still the lowest validation loss's.
+        Assert.Equal(result.History.MinBy(h => h.ValidationLoss)!.Epoch, result.SelectedEpoch);
+    }
+
+    [Fact]
+    public void EarlyStoppingSettingsOutOfRangeAreRefused()
+    {
+        Assert.Contains("EarlyStoppingMinDelta must not be negative",
+            Assert.Throws<ArgumentException>(() => new NetworkTrainer(Recipe() with { EarlyStoppingMinDelta = -0.1 })).Message);
+        Assert.Contains("is not a metric early stopping knows",
+            Assert.Throws<ArgumentException>(() => new NetworkTrainer(Recipe() with { EarlyStoppingMetric = (EarlyStoppingMetric)7 })).Message);
+    }
+
     [Fact]
     public void RefitKeepsTheStartingWeightsWhenNoEpochBeatsThemOnValidation()
     {

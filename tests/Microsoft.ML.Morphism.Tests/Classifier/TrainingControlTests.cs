@@ -98,6 +98,53 @@ public class TrainingControlTests(ClassifierFixture fixture)
     }
 
     [Fact]
+    public void EarlyStoppingCriteriaStopTrainingAsMLNetSaysIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            lock (log)
+                log.Add(e.Message);
+        };
+        var options = ClassifierFixture.Options();
+        options.MaxEpoch = 20;
+        options.ValidationSetFraction = 0.25;
+        // No accuracy rises by more than 100 pp: the run stops 2 epochs after the first.
+        options.EarlyStoppingCriteria = new EarlyStopping(patience: 2, minDelta: 1, metric: EarlyStoppingMetric.ValidationAccuracy);
+        var epochs = new List<EpochMetrics>();
+        options.MetricsCallback = epochs.Add;
+
+        var model = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.MorphableImageClassifier(options)).Fit(fixture.Train);
+
+        Assert.Equal(3, epochs.Max(e => e.Epoch));
+        Assert.Contains(log, m => m.Contains("Early stopping after epoch 3: validation accuracy has not improved by more than 1 for 2 epoch(s)", StringComparison.Ordinal));
+        var recipe = ml.Morphism().FindClassifier(model).Model.Recipe;
+        Assert.Equal((2, EarlyStoppingMetric.ValidationAccuracy, 1.0), (recipe.EarlyStoppingPatience, recipe.EarlyStoppingMetric, recipe.EarlyStoppingMinDelta));
+    }
+
+    [Fact]
+    public void TheObsoletePatienceIsTheSameAsCriteriaOnTheLossAndNotBoth()
+    {
+        var criteria = ClassifierFixture.Options();
+        criteria.EarlyStoppingCriteria = new EarlyStopping(patience: 4);
+        var shim = ClassifierFixture.Options();
+#pragma warning disable CS0618 // the shim under test
+        shim.EarlyStoppingPatience = 4;
+        var both = ClassifierFixture.Options();
+        both.EarlyStoppingPatience = 4;
+#pragma warning restore CS0618
+        both.EarlyStoppingCriteria = new EarlyStopping(patience: 4);
+        var host = (Runtime.IHost)((Runtime.IHostEnvironment)Ml).Register("test");
+
+        Assert.Equal(MorphableImageClassifierTrainer.Recipe(host, criteria), MorphableImageClassifierTrainer.Recipe(host, shim));
+        Assert.Equal(EarlyStoppingMetric.ValidationLoss, MorphableImageClassifierTrainer.Recipe(host, shim).EarlyStoppingMetric);
+        Assert.Contains("not both", Assert.Throws<ArgumentException>(() => MorphableImageClassifierTrainer.Recipe(host, both)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(patience: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(minDelta: double.NaN));
+    }
+
+    [Fact]
     public void WarmStartContinuesFromTheGivenModel()
     {
         var classifier = Ml.Morphism().FindClassifier(fixture.Parent);

@@ -68,6 +68,20 @@ public class ReferenceModelTests
         Assert.Equal(2, loaded.Model.Recipe.ActivationAnnealEpochs);
     }
 
+    [Fact]
+    public void ARecipeWithEarlyStoppingCriteriaDeclaresVersion4AsTheOldestReader()
+    {
+        // A version-3 reader would refuse EarlyStoppingMetric and EarlyStoppingMinDelta as unknown recipe members.
+        var (written, readable, loaded) = SaveAndReadHeader(new MorphableImageClassifierTrainer.Options
+        {
+            EarlyStoppingCriteria = new EarlyStopping(patience: 2, minDelta: 0.01, metric: Training.EarlyStoppingMetric.ValidationAccuracy),
+        });
+        Assert.Equal(MorphableImageClassifierTransformer.FormatVersion, written);
+        Assert.Equal(0x00010004u, readable);
+        Assert.Equal((2, Training.EarlyStoppingMetric.ValidationAccuracy, 0.01),
+            (loaded.Model.Recipe.EarlyStoppingPatience, loaded.Model.Recipe.EarlyStoppingMetric, loaded.Model.Recipe.EarlyStoppingMinDelta));
+    }
+
     private static (uint Written, uint Readable, MorphableImageClassifierTransformer Loaded) SaveAndReadHeader(MorphableImageClassifierTrainer.Options knobs)
     {
         var ml = new MLContext(seed: 1);
@@ -76,6 +90,7 @@ public class ReferenceModelTests
         var path = dir.File("model.zip");
         var options = Reliability.SmallModels.Options();
         options.ActivationAnnealEpochs = knobs.ActivationAnnealEpochs;
+        options.EarlyStoppingCriteria = knobs.EarlyStoppingCriteria;
         ml.Model.Save(Reliability.SmallModels.Train(ml, data, options), data.Schema, path);
         var loaded = ml.Morphism().FindClassifier(ml.Model.Load(path, out _));
 
