@@ -100,6 +100,7 @@ internal sealed class EpochRunner(TrainingRecipe recipe, NetworkModule initialMo
             lossSum += batchLoss * batch.Count;
             correct += logits.argmax(1).eq(y).sum().item<long>();
             seen += batch.Count;
+            hooks.BatchCompleted?.Invoke(new BatchProgress(epoch, recipe.MaxEpoch, batchIndex, _batchesPerEpoch, lossSum / seen, (double)correct / seen));
             phases?.Lap(TrainingPhase.Bookkeeping);
         }
         phases?.Lap(TrainingPhase.Data); // the enumerator's last step: end of data, cursor disposed

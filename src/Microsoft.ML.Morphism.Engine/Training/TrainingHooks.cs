@@ -7,6 +7,9 @@ public sealed class TrainingHooks
     /// <summary>Called after every epoch (and after the epoch-0 evaluation of the starting weights in refit mode with a validation set).</summary>
     public Action<EpochMetrics>? EpochCompleted { get; init; }
 
+    /// <summary>Called after every training batch with its progress and the epoch's running loss and accuracy (e.g. an ML.NET progress channel).</summary>
+    public Action<BatchProgress>? BatchCompleted { get; init; }
+
     /// <summary>Receives one-line log messages (epoch summaries, stop reasons).</summary>
     public Action<string>? Log { get; init; }
 
@@ -50,3 +53,6 @@ public sealed class TrainingHooks
 /// <summary>A growth point as the test hook sees it: the parent (weights and optimizer state read from training), the morph outcome, the child's module and optimizer.</summary>
 internal sealed record GrowthSnapshot(int Epoch, Networks.NetworkDescription Parent, Networks.NetworkWeights ParentWeights, Morphs.ParameterStates ParentStates,
     Morphs.MorphChainOutcome Chain, Modules.NetworkModule ChildModule, TorchSharp.Modules.OptimizerHelper ChildOptimizer);
+
+/// <summary>Where a run is after a batch: epoch (1-based) of how many, batch (1-based) of about how many in the epoch, and the epoch's loss and accuracy so far.</summary>
+public sealed record BatchProgress(int Epoch, int MaxEpoch, int Batch, long BatchesPerEpoch, double Loss, double Accuracy);

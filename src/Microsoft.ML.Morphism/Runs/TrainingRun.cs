@@ -23,11 +23,17 @@ internal static class TrainingRun
                      $"{recipe.MaxEpoch} epoch(s), batch {recipe.BatchSize}, {recipe.Optimizer} peak lr {recipe.LearningRate}.");
 
         var trainer = new NetworkTrainer(recipe, data.Device);
+        using var progress = new TrainingProgress(host, what);
         return trainer.Train(network, weights, data.Train, data.Validation, new TrainingHooks
         {
             CancellationToken = settings.CancellationToken,
             CheckAlive = host.CheckAlive,
-            EpochCompleted = settings.MetricsCallback,
+            BatchCompleted = progress.Batch,
+            EpochCompleted = metrics =>
+            {
+                progress.Epoch(metrics, recipe.MaxEpoch);
+                settings.MetricsCallback?.Invoke(metrics);
+            },
             Log = message => channel.Info(message),
             StartingWeightsAreACandidate = settings.Refit,
             SelectBestValidationEpoch = settings.SelectBestValidationEpoch,

@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.ML.Data;
 using Microsoft.ML.Morphism.Tests.Infrastructure;
 using Microsoft.ML.Morphism.Training;
@@ -142,6 +143,46 @@ public class TrainingControlTests(ClassifierFixture fixture)
         Assert.Contains("not both", Assert.Throws<ArgumentException>(() => MorphableImageClassifierTrainer.Recipe(host, both)).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(patience: 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EarlyStopping(minDelta: double.NaN));
+    }
+
+    [Fact]
+    public void ProgressGoesToMLNetsProgressChannelWithEpochBatchLossAndAccuracy()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = ClassifierFixture.Options();
+        options.MaxEpoch = 3;
+
+        ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.MorphableImageClassifier(options)).Fit(fixture.Train);
+
+        // ML.NET keeps progress in its environment's tracker (internal; read here by reflection): one checkpoint per epoch.
+        const BindingFlags Any = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
+        var environment = typeof(MLContext).GetField("_env", Any)!.GetValue(ml)!;
+        var tracker = Member(environment, "ProgressTracker");
+        var events = ((System.Collections.IEnumerable)tracker.GetType().GetMethod("GetAllProgress", Any)!.Invoke(tracker, null)!).Cast<object>().ToList();
+        var checkpoints = events.Where(e => Field(e, "Name") is string name && name.StartsWith("Training", StringComparison.Ordinal))
+            .Select(e => Field(e, "ProgressEntry")).Where(entry => entry is not null && (bool)Field(entry, "IsCheckpoint")!).ToList();
+
+        Assert.Equal(3, checkpoints.Count);
+        var header = Field(checkpoints[0]!, "Header")!;
+        Assert.Equal(["Loss", "Accuracy"], (string[])Field(header, "MetricNames")!);
+        Assert.Equal(["epochs", "batches"], (string[])Field(header, "UnitNames")!);
+        Assert.Equal([1.0, 2.0, 3.0], checkpoints.Select(c => ((double?[])Field(c!, "Progress")!)[0]!.Value));
+        Assert.All(checkpoints, c => Assert.InRange(((double?[])Field(c!, "Metrics")!)[1]!.Value, 0, 1));
+
+        static object Member(object target, string name)
+        {
+            for (var type = target.GetType(); type is not null; type = type.BaseType)
+            {
+                if (type.GetProperty(name, Any | BindingFlags.DeclaredOnly) is { } property)
+                    return property.GetValue(target)!;
+                if (type.GetField(name, Any | BindingFlags.DeclaredOnly) is { } field)
+                    return field.GetValue(target)!;
+            }
+            throw new MissingMemberException(target.GetType().Name, name);
+        }
+
+        static object? Field(object target, string name) =>
+            target.GetType().GetField(name, Any)?.GetValue(target) ?? target.GetType().GetProperty(name, Any)?.GetValue(target);
     }
 
     [Fact]
