@@ -39,7 +39,7 @@ namespace Microsoft.ML.Morphism;
 /// several threads at once (separate cursors, one PredictionEngine per thread).</para>
 /// </summary>
 public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBase,
-    ISingleFeaturePredictionTransformer<MorphableImageClassifierModelParameters>, ISingleFeaturePredictionTransformer
+    ISingleFeaturePredictionTransformer<MorphableImageClassifierModelParameters>, ISingleFeaturePredictionTransformer, ITransformer
 {
     internal const string LoaderSignature = "MorphImageClassifier";
     internal const string UserName = "Morphable Image Classifier";
@@ -182,6 +182,38 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
+    /// <summary>The predicted class key of a row's scores: 1 + the index of the largest, or 0 (missing) when a score is NaN.</summary>
+    internal static uint PredictedKey(ReadOnlySpan<float> scores)
+    {
+        int best = 0;
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (float.IsNaN(scores[i]))
+                return 0;
+            if (scores[i] > scores[best])
+                best = i;
+        }
+        return (uint)best + 1;
+    }
+
+    /// <summary>
+    /// Scores <paramref name="input"/>: the same columns, rows and values as ML.NET's row-by-row mapping, but a cursor over
+    /// Score or PredictedLabel scores batches of rows read ahead (<see cref="Scoring.BatchedScoringView"/>); a
+    /// <c>PredictionEngine</c> still scores one row per call.
+    /// </summary>
+    public new IDataView Transform(IDataView input)
+    {
+        Host.CheckValue(input, nameof(input));
+        var rowByRow = MakeDataTransform(input);
+        var features = FeatureColumn.Bind(input.Schema, FeatureColumnName, Model.Network.Input);
+        string[] outputs = PixelSlotNames.Needed(features)
+            ? [ScoreColumnName, PredictedLabelColumnName, features.Column.Name]
+            : [ScoreColumnName, PredictedLabelColumnName];
+        return new Scoring.BatchedScoringView(rowByRow, Model, features, outputs);
+    }
+
+    IDataView ITransformer.Transform(IDataView input) => Transform(input);
+
     /// <summary>The row mapper that scores rows of <paramref name="schema"/> (ML.NET plumbing).</summary>
     protected override IRowMapper MakeRowMapper(DataViewSchema schema) => new Mapper(this, schema);
 
@@ -291,18 +323,6 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
             return _scores;
         }
 
-        public uint PredictedKey()
-        {
-            var scores = Current();
-            int best = 0;
-            for (int i = 0; i < scores.Length; i++)
-            {
-                if (float.IsNaN(scores[i]))
-                    return 0;
-                if (scores[i] > scores[best])
-                    best = i;
-            }
-            return (uint)best + 1;
-        }
+        public uint PredictedKey() => MorphableImageClassifierTransformer.PredictedKey(Current());
     }
 }

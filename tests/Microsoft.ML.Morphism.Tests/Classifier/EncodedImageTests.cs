@@ -149,6 +149,32 @@ public class EncodedImageTests
     }
 
     [Fact]
+    public void AnUndecodableImageIsThrownWhenTheConsumerReachesItsRowNotWhenItIsReadAhead()
+    {
+        var model = MbconfigPipeline(maxEpoch: 1).Fit(_ml.Data.LoadFromEnumerable(Rows(perClass: 4, seed: 7, Encodings.Png)));
+        var rows = Rows(perClass: 10, seed: 10, Encodings.Png);
+        rows[30].ImageSource = [1, 2, 3];
+        var scored = model.Transform(_ml.Data.LoadFromEnumerable(rows));
+
+        using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
+        var score = cursor.GetGetter<VBuffer<float>>(scored.Schema["Score"]);
+        VBuffer<float> value = default;
+        for (int i = 0; i < 30; i++)
+        {
+            Assert.True(cursor.MoveNext());
+            score(ref value);
+            Assert.All(value.DenseValues(), s => Assert.False(float.IsNaN(s)));
+        }
+        Assert.True(cursor.MoveNext());
+        var e = Assert.Throws<InvalidDataException>(() => score(ref value));
+        Assert.Contains("Row 30: the encoded image in column 'ImageSource' cannot be used", e.Message);
+        // The rows after it are scored.
+        Assert.True(cursor.MoveNext());
+        score(ref value);
+        Assert.Equal(1f, value.DenseValues().Sum(), 1e-5f);
+    }
+
+    [Fact]
     public void OlderModelBuilderPipelineReadsFilesAndABadFileIsNamed()
     {
         using var dir = new TempDirectory();
