@@ -19,7 +19,7 @@ namespace Microsoft.ML.Morphism.Scoring;
 internal sealed class BatchedScoringView : IDataTransform, ITransformCanSaveOnnx
 {
     /// <summary>Rows per forward pass.</summary>
-    public const int BatchSize = 128;
+    public const int BatchSize = 64;
 
     private readonly RowToRowMapperTransform _rowByRow;
     private readonly MorphableImageClassifierModelParameters _model;
