@@ -16,6 +16,9 @@ public sealed partial class NetworkDescription
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase), new TensorShapeJsonConverter() },
         RespectNullableAnnotations = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // Every network the text form allows must save: a parallel block nests three JSON levels (its object, its
+        // branches, a branch), and the text allows NetworkText.MaxDepth of them; more is refused when read.
+        MaxDepth = 3 * NetworkText.MaxDepth + 8,
     };
 
     /// <summary>Parses the text form (it must start with <c>input(...)</c>); see the grammar in the README / NetworkText.</summary>

@@ -34,6 +34,18 @@ public class NetworkTextGrammarTests
         Assert.Equal(net, NetworkDescription.Parse(net.ToString()));
     }
 
+    [Fact]
+    public void EveryNestingTheTextAllowsRoundTripsThroughJson()
+    {
+        // Issue 16: 21 or more nested parallel blocks parsed, but the JSON form (what a saved model holds) failed at
+        // System.Text.Json's default depth of 64 ("possible object cycle").
+        var net = NetworkDescription.Parse("input(2,4,4) " + Nested(NetworkText.MaxDepth) + " flatten dense(2)");
+
+        var json = net.ToJson();
+
+        Assert.Equal(net, NetworkDescription.FromJson(json));
+    }
+
     [Theory]
     [InlineData(65)]
     [InlineData(20_000)]

@@ -71,6 +71,23 @@ public class DamagedModelTests : IDisposable
     }
 
     [Fact]
+    public void TheDeepestNestingTheTextAllowsTrainsSavesThroughMlNetAndLoads()
+    {
+        // Issue 16: 21 or more nested parallel blocks trained, then ml.Model.Save threw JsonException ("possible object cycle").
+        var nested = string.Concat(Enumerable.Repeat("parallel(", Networks.NetworkText.MaxDepth)) + "relu | relu"
+            + string.Concat(Enumerable.Repeat(" | relu)", Networks.NetworkText.MaxDepth));
+        var options = SmallModels.Options();
+        options.Architecture = "conv(4,3) " + nested + " maxpool(2) flatten";
+        var model = SmallModels.Train(_ml, _data, options);
+        var path = _dir.File("deep.zip");
+
+        _ml.Model.Save(model, _data.Schema, path);
+        var loaded = _ml.Model.Load(path, out _);
+
+        Assert.Equal(SmallModels.Scores(model, _data), SmallModels.Scores(loaded, _data));
+    }
+
+    [Fact]
     public void LoadModelNamesAMissingFileAndLoadsAnIntactOne()
     {
         var missing = _dir.File("missing.zip");
