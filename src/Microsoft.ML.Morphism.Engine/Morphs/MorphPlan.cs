@@ -42,6 +42,8 @@ public sealed partial class MorphPlan
     {
         if (_steps.Count == 0)
             throw new ArgumentException("The morph plan has no steps.");
+        if (_steps.Count > MaxSteps)
+            throw new ArgumentException($"The morph plan has {_steps.Count:N0} steps; the limit is {MaxSteps:N0}.");
         context ??= new MorphContext();
         var outcomes = ImmutableArray.CreateBuilder<MorphOutcome>(_steps.Count);
         var (currentNetwork, currentWeights) = (network, weights);
@@ -69,6 +71,8 @@ public sealed partial class MorphPlan
             var steps = JsonSerializer.Deserialize<List<MorphStep>>(json, JsonOptions);
             if (steps is null || steps.Any(s => s is null))
                 throw new FormatException("Morph plan JSON is not valid: null step.");
+            if (steps.Count > MaxSteps)
+                throw new FormatException($"Morph plan JSON has {steps.Count:N0} steps; the limit is {MaxSteps:N0}.");
             return new MorphPlan(steps);
         }
         catch (JsonException e)

@@ -7,6 +7,12 @@ namespace Microsoft.ML.Morphism.Morphs;
 
 public sealed partial class MorphPlan
 {
+    /// <summary>The most characters a plan's text may have (checked before parsing).</summary>
+    public const int MaxTextLength = 64 * 1024;
+
+    /// <summary>The most steps a plan may have: parsed, read from JSON or applied.</summary>
+    public const int MaxSteps = 1_000;
+
     /// <summary>Plan text separates arguments with a comma and a space: <c>widen(conv1, 32)</c>.</summary>
     internal const string Comma = ", ";
 
@@ -37,6 +43,8 @@ public sealed partial class MorphPlan
     public static MorphPlan Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > MaxTextLength)
+            throw new FormatException($"Morph plan text is {text.Length:N0} characters long; the limit is {MaxTextLength:N0} ({MaxSteps:N0} steps at most).");
         var plan = new MorphPlan();
         int stepStart = 0;
         // Steps have flat arguments: one level of parentheses.
@@ -51,6 +59,8 @@ public sealed partial class MorphPlan
             stepStart = parser.Position;
             if (!parser.NextIsAtom || !IsName(parser.NextToken()))
                 throw NotAStep(parser, plan.Steps.Count, text);
+            if (plan.Steps.Count == MaxSteps)
+                throw new FormatException($"Morph plan text has more than {MaxSteps:N0} steps (the limit); step {MaxSteps + 1} starts at position {stepStart + 1}.");
             var call = parser.Call();
             if (!call.HasParentheses)
                 throw MissingParentheses(call, plan.Steps.Count + 1, text);

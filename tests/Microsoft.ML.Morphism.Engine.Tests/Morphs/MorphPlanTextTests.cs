@@ -122,10 +122,30 @@ public class MorphPlanTextTests
     }
 
     [Fact]
+    public void PlanTextAndStepCountAreCapped()
+    {
+        // Issue 16: 1 MB of valid steps ran past 120 s and 6.6 GB. Limits, checked before the work.
+        var tooLong = Assert.Throws<FormatException>(() => MorphPlan.Parse(new string(' ', MorphPlan.MaxTextLength + 1)));
+        var steps = string.Concat(Enumerable.Repeat("bn(conv1) ", MorphPlan.MaxSteps + 1));
+        var tooMany = Assert.Throws<FormatException>(() => MorphPlan.Parse(steps));
+        var json = new MorphPlan(Enumerable.Repeat<MorphStep>(new InsertBatchNormStep("conv1"), MorphPlan.MaxSteps + 1)).ToJson();
+        var tooManyJson = Assert.Throws<FormatException>(() => MorphPlan.FromJson(json));
+        var net = NetworkDescription.Parse("input(1,8,8) conv1:conv(2,3) flatten dense(2)");
+        var tooManyApplied = Assert.Throws<ArgumentException>(() =>
+            new MorphPlan(Enumerable.Repeat<MorphStep>(new InsertBatchNormStep("conv1"), MorphPlan.MaxSteps + 1)).Apply(net, NetworkWeights.Initialize(net, seed: 1)));
+
+        Assert.Equal($"Morph plan text is {MorphPlan.MaxTextLength + 1:N0} characters long; the limit is 65,536 (1,000 steps at most).", tooLong.Message);
+        Assert.StartsWith("Morph plan text has more than 1,000 steps (the limit); step 1001 starts at position 10001.", tooMany.Message);
+        Assert.Equal("Morph plan JSON has 1,001 steps; the limit is 1,000.", tooManyJson.Message);
+        Assert.Equal("The morph plan has 1,001 steps; the limit is 1,000.", tooManyApplied.Message);
+        Assert.Equal(MorphPlan.MaxSteps, MorphPlan.Parse(string.Concat(Enumerable.Repeat("bn(conv1) ", MorphPlan.MaxSteps))).Steps.Count);
+    }
+
+    [Fact]
     public void ParsingTakesLinearTime()
     {
         // A guard: the parser reads each character a bounded number of times, whatever the text (no backtracking).
-        var text = "deepen(conv2) " + new string('a', 200_000);
+        var text = "deepen(conv2) " + new string('a', MorphPlan.MaxTextLength - 100);
         var watch = Stopwatch.StartNew();
 
         var e = Assert.Throws<FormatException>(() => MorphPlan.Parse(text));
