@@ -95,7 +95,7 @@ public sealed class GrowingImageClassifierTrainer : IEstimator<MorphableImageCla
     public MorphableImageClassifierTransformer Fit(IDataView input)
     {
         _host.CheckValue(input, nameof(input));
-        var labels = LabelColumn.Bind(input.Schema, _options.LabelColumnName);
+        var labels = LabelColumn.Bind(input, _options.LabelColumnName);
         var shape = MorphableImageClassifierTrainer.ResolveShape(_host, _options, input);
         var features = FeatureColumn.Bind(input.Schema, _options.FeatureColumnName, shape);
         var network = MorphableImageClassifierTrainer.BuildNetwork(_options, shape, labels.ClassNames.Count);

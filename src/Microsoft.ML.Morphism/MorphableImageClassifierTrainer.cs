@@ -124,7 +124,7 @@ public sealed class MorphableImageClassifierTrainer : IEstimator<MorphableImageC
     public MorphableImageClassifierTransformer Fit(IDataView input, MorphableImageClassifierModelParameters? modelParameters)
     {
         _host.CheckValue(input, nameof(input));
-        var labels = LabelColumn.Bind(input.Schema, _options.LabelColumnName);
+        var labels = LabelColumn.Bind(input, _options.LabelColumnName);
         var shape = modelParameters?.Network.Input ?? ResolveShape(_host, _options, input);
         var features = FeatureColumn.Bind(input.Schema, _options.FeatureColumnName, shape);
         var network = modelParameters?.Network ?? BuildNetwork(_options, shape, labels.ClassNames.Count);

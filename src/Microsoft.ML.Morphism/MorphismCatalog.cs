@@ -113,7 +113,7 @@ namespace Microsoft.ML.Morphism
             var parent = classifier.Model;
             var input = location.Upstream(data);
             var features = FeatureColumn.Bind(input.Schema, classifier.FeatureColumnName, parent.Network.Input);
-            var labels = LabelColumn.Bind(input.Schema, classifier.LabelColumnName);
+            var labels = LabelColumn.Bind(input, classifier.LabelColumnName);
             if (labels.ClassNames.Count != parent.ClassNames.Length)
                 throw new ArgumentException($"The data's label '{classifier.LabelColumnName}' has {labels.ClassNames.Count} classes but the model has {parent.ClassNames.Length}.");
             var recipe = options.ToRecipe(parent.Recipe with { Seed = options.Seed ?? parent.Recipe.Seed });

@@ -20,15 +20,27 @@ internal sealed class LabelColumn
 
     public IReadOnlyList<string> ClassNames { get; }
 
-    public static LabelColumn Bind(DataViewSchema schema, string name)
+    /// <summary>The label column of <paramref name="data"/>; a key of fewer than 2 classes over no rows at all is called what it is.</summary>
+    public static LabelColumn Bind(IDataView data, string name, string role = "training data")
     {
+        var schema = data.Schema;
         var column = schema.GetColumnOrNull(name)
             ?? throw new ArgumentOutOfRangeException(nameof(name), $"Label column '{name}' not found in the input. Columns: {string.Join(", ", schema.Select(c => c.Name))}.");
         if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint))
             throw new ArgumentOutOfRangeException(nameof(name), $"Label column '{name}' has type {column.Type}; it must be a key type (UInt32 key) — add ml.Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer.");
+        if (key.Count < 2 && !HasRows(data))
+            throw new ArgumentException($"The {role} has no rows (label column '{name}' therefore has {key.Count} {(key.Count == 1 ? "class" : "classes")}); a classifier needs rows of at least 2 classes.", nameof(data));
         if (key.Count < 2 || key.Count > 1_000_000)
             throw new ArgumentOutOfRangeException(nameof(name), $"Label column '{name}' has {key.Count} {(key.Count == 1 ? "class" : "classes")}; a classifier needs 2 to 1,000,000.");
         return new LabelColumn(column, ReadClassNames(column, (int)key.Count));
+    }
+
+    private static bool HasRows(IDataView data)
+    {
+        if (data.GetRowCount() is { } count)
+            return count > 0;
+        using var cursor = data.GetRowCursor([]);
+        return cursor.MoveNext();
     }
 
     /// <summary>A reader returning the class index of the current row, or −1 when the label is missing.</summary>

@@ -41,7 +41,7 @@ internal static class MorphAndRefit
         {
             if (classifierInput is null)
                 throw new ArgumentException("Refitting needs data: pass the refit data, or set RefitOptions.MaxEpoch = 0 to morph only.");
-            var labels = LabelColumn.Bind(classifierInput.Schema, classifier.LabelColumnName);
+            var labels = LabelColumn.Bind(classifierInput, classifier.LabelColumnName);
             if (labels.ClassNames.Count != model.ClassNames.Length)
                 throw new ArgumentException($"The refit data's label '{classifier.LabelColumnName}' has {labels.ClassNames.Count} classes but the model has {model.ClassNames.Length}.");
             var validation = refit.ValidationSet is null ? null : location.Upstream(refit.ValidationSet);

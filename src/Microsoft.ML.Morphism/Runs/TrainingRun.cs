@@ -77,7 +77,7 @@ internal static class TrainingRun
         if (validation is not null)
         {
             var validationFeatures = FeatureColumn.Bind(validation.Schema, features.Column.Name, features.Shape);
-            var validationLabels = LabelColumn.Bind(validation.Schema, labels.Column.Name);
+            var validationLabels = LabelColumn.Bind(validation, labels.Column.Name, "validation set");
             if (validationLabels.ClassNames.Count != labels.ClassNames.Count)
                 throw new ArgumentException($"The validation set's label has {validationLabels.ClassNames.Count} classes but the training data's has {labels.ClassNames.Count}; map both with the same MapValueToKey transformer.");
             (validationSet, long validationSkipped, _) = DataViewTrainingSet.Create(validation, validationFeatures, validationLabels, true, limit, "validation data", CheckAlive);

@@ -108,6 +108,17 @@ public class BadDataTests
     }
 
     [Fact]
+    public void TrainingOnNoRowsSaysNoRowsNotOneClass()
+    {
+        // Issue 16: MapValueToKey over no rows makes a key of one class, and training said "has 1 class".
+        var empty = _ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(perClass: 1, seed: 1).Take(0));
+
+        var e = Assert.Throws<ArgumentException>(() => SmallModels.Train(_ml, empty));
+
+        Assert.StartsWith("The training data has no rows (label column 'Label' therefore has", e.Message);
+    }
+
+    [Fact]
     public void ScoringNoRowsGivesNoRows()
     {
         var model = SmallModels.Train(_ml, _ml.Data.LoadFromEnumerable(SyntheticImages.Vectors(4, seed: 1)));
