@@ -126,24 +126,36 @@ public sealed record TrainingRecipe
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public double ActivationAnnealEpochs { get; init; }
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    /// <summary>The most epochs a recipe may ask for (MaxEpoch, and any setting counted in epochs).</summary>
+    public const int MaxEpochLimit = 100_000;
+
+    /// <summary>The largest batch a recipe may ask for.</summary>
+    public const int MaxBatchSize = 65_536;
+
+    /// <summary>The largest random translation a recipe may ask for, in pixels.</summary>
+    public const int MaxShiftPixels = 1_024;
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first setting out of range. Also run on every recipe a model
+    /// file holds, so a forged one (weight decay ∞, a batch of int.MaxValue) is refused at load.
+    /// </summary>
     public void Validate()
     {
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"LearningRate must be positive (got {LearningRate}).");
         if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"Momentum must be in [0, 1) (got {Momentum}).");
-        if (!(WeightDecay >= 0)) throw new ArgumentException($"WeightDecay must not be negative (got {WeightDecay}).");
+        if (!(WeightDecay >= 0 && WeightDecay <= 1)) throw new ArgumentException($"WeightDecay must be in [0, 1] (got {WeightDecay}).");
         if (!(ActivationLearningRateFactor > 0) || !double.IsFinite(ActivationLearningRateFactor))
             throw new ArgumentException($"ActivationLearningRateFactor must be positive (got {ActivationLearningRateFactor}).");
-        if (!(WarmupEpochs >= 0)) throw new ArgumentException($"WarmupEpochs must not be negative (got {WarmupEpochs}).");
-        if (BatchSize <= 0) throw new ArgumentException($"BatchSize must be positive (got {BatchSize}).");
-        if (MaxEpoch < 0) throw new ArgumentException($"MaxEpoch must not be negative (got {MaxEpoch}).");
-        if (ShiftPixels < 0) throw new ArgumentException($"ShiftPixels must not be negative (got {ShiftPixels}).");
-        if (EarlyStoppingPatience is <= 0) throw new ArgumentException($"EarlyStoppingPatience must be positive (got {EarlyStoppingPatience}).");
+        if (!(WarmupEpochs >= 0 && WarmupEpochs <= MaxEpochLimit)) throw new ArgumentException($"WarmupEpochs must be in [0, {MaxEpochLimit:N0}] (got {WarmupEpochs}).");
+        if (BatchSize is <= 0 or > MaxBatchSize) throw new ArgumentException($"BatchSize must be in [1, {MaxBatchSize:N0}] (got {BatchSize}).");
+        if (MaxEpoch is < 0 or > MaxEpochLimit) throw new ArgumentException($"MaxEpoch must be in [0, {MaxEpochLimit:N0}] (got {MaxEpoch}).");
+        if (ShiftPixels is < 0 or > MaxShiftPixels) throw new ArgumentException($"ShiftPixels must be in [0, {MaxShiftPixels:N0}] (got {ShiftPixels}).");
+        if (EarlyStoppingPatience is <= 0 or > MaxEpochLimit) throw new ArgumentException($"EarlyStoppingPatience must be in [1, {MaxEpochLimit:N0}] (got {EarlyStoppingPatience}).");
         if (!Enum.IsDefined(EarlyStoppingMetric)) throw new ArgumentException($"EarlyStoppingMetric {EarlyStoppingMetric} is not a metric early stopping knows.");
         if (!(EarlyStoppingMinDelta >= 0) || !double.IsFinite(EarlyStoppingMinDelta)) throw new ArgumentException($"EarlyStoppingMinDelta must not be negative (got {EarlyStoppingMinDelta}).");
-        if (!(GrowthRampEpochs >= 0) || !double.IsFinite(GrowthRampEpochs)) throw new ArgumentException($"GrowthRampEpochs must not be negative (got {GrowthRampEpochs}).");
-        if (!(ActivationAnnealEpochs >= 0) || !double.IsFinite(ActivationAnnealEpochs)) throw new ArgumentException($"ActivationAnnealEpochs must not be negative (got {ActivationAnnealEpochs}).");
-        if (!(DivergenceFactor > 1)) throw new ArgumentException($"DivergenceFactor must be above 1 (got {DivergenceFactor}).");
+        if (!(GrowthRampEpochs >= 0 && GrowthRampEpochs <= MaxEpochLimit)) throw new ArgumentException($"GrowthRampEpochs must be in [0, {MaxEpochLimit:N0}] (got {GrowthRampEpochs}).");
+        if (!(ActivationAnnealEpochs >= 0 && ActivationAnnealEpochs <= MaxEpochLimit)) throw new ArgumentException($"ActivationAnnealEpochs must be in [0, {MaxEpochLimit:N0}] (got {ActivationAnnealEpochs}).");
+        if (!(DivergenceFactor > 1) || !double.IsFinite(DivergenceFactor)) throw new ArgumentException($"DivergenceFactor must be above 1 and finite (got {DivergenceFactor}).");
     }
 
     /// <summary>

@@ -134,6 +134,28 @@ public class ForgedModelTests : IDisposable
         AssertContains($"{claimed}", chain);
     }
 
+    [Theory]
+    [InlineData("weightDecay", "WeightDecay must be in [0, 1] (got Infinity)")]
+    [InlineData("batchSize", "BatchSize must be in [1, 65,536] (got 2147483647)")]
+    [InlineData("maxEpoch", "MaxEpoch must be in [0, 100,000] (got 2147483647)")]
+    [InlineData("shiftPixels", "ShiftPixels must be in [0, 1,024] (got 2147483647)")]
+    public void RecipeOutOfRangeIsRejectedAtLoad(string setting, string expected)
+    {
+        // Issue 16: these passed load validation; a refit from the weight decay ∞ recipe silently returned the parent's weights.
+        var recipe = setting switch
+        {
+            "weightDecay" => new Training.TrainingRecipe { WeightDecay = double.PositiveInfinity },
+            "batchSize" => new Training.TrainingRecipe { BatchSize = int.MaxValue },
+            "maxEpoch" => new Training.TrainingRecipe { MaxEpoch = int.MaxValue },
+            _ => new Training.TrainingRecipe { ShiftPixels = int.MaxValue },
+        };
+        var model = new SavedModelFile(_saved).Forge(ModelPartsFormat.RecipePart, w => ModelPartsFormat.WriteJson(w, recipe));
+
+        var chain = LoadFailure(model);
+
+        AssertContains($"The model's 'Recipe' part is corrupt: {expected}", chain);
+    }
+
     // Loads a forged model, which must fail, allocating no more than a small model's load does.
     private string LoadFailure(SavedModelFile model)
     {
