@@ -150,6 +150,7 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
         Contracts.CheckValue(env, nameof(env));
         env.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel(GetVersionInfo());
+        Persistence.ZipEntryCheck.RefuseDuplicates(ctx.Repository);
         var feature = ctx.LoadNonEmptyString();
         var label = ctx.LoadNonEmptyString();
         var score = ctx.LoadNonEmptyString();

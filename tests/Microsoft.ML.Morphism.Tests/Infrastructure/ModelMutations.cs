@@ -77,6 +77,10 @@ internal static class ModelMutations
         return WriteEntries(entries.Select(e => e.Name == name ? e with { Content = content } : e));
     }
 
+    /// <summary>A copy of <paramref name="model"/> with one more entry at the end (its name may repeat an existing one).</summary>
+    public static byte[] AppendEntry(byte[] model, string name, byte[] content) =>
+        WriteEntries([.. ReadEntries(model), new ZipEntryContent(name, content)]);
+
     /// <summary>The content of one entry.</summary>
     public static byte[] ReadEntry(byte[] model, string name) => ReadEntries(model).Single(e => e.Name == name).Content;
 

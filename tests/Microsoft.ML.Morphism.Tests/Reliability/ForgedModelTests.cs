@@ -156,6 +156,25 @@ public class ForgedModelTests : IDisposable
         AssertContains($"The model's 'Recipe' part is corrupt: {expected}", chain);
     }
 
+    [Fact]
+    public void ADuplicateZipEntryIsRefusedNamingIt()
+    {
+        // Issue 16: ML.NET's reader keeps the last of two entries with one name, silently. Here the second Weights entry
+        // is a valid part (other weights of the same network), so only the duplicate check can refuse the file.
+        var file = new SavedModelFile(_saved);
+        var entry = file.EntryOf(ModelPartsFormat.WeightsPart);
+        var network = NetworkDescription.Parse("input(1,12,12) " + SmallModels.Architecture + " dense(4)");
+        using var other = new MemoryStream();
+        using (var w = new BinaryWriter(other))
+            ModelPart.Write(w, p => ModelPartsFormat.WriteWeights(p, NetworkWeights.Initialize(network, seed: 99)));
+        var forged = new SavedModelFile(ModelMutations.AppendEntry(_saved, entry, other.ToArray()));
+
+        var chain = LoadFailure(forged);
+
+        Assert.True(Persistence.ZipEntryCheck.Available, "ML.NET's RepositoryReader no longer has the archive field the check reads.");
+        AssertContains($"The model file holds two zip entries named '{entry}'; ML.NET would read only the last.", chain);
+    }
+
     // Loads a forged model, which must fail, allocating no more than a small model's load does.
     private string LoadFailure(SavedModelFile model)
     {

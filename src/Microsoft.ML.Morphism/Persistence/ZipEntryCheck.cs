@@ -1,0 +1,36 @@
+// Refuses a model .zip that holds two entries of one name, which ML.NET's reader would resolve silently (the last wins).
+using System.IO.Compression;
+using System.Reflection;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Morphism.Persistence;
+
+/// <summary>
+/// ML.NET's <see cref="RepositoryReader"/> maps every entry of the zip's central directory by name, so of two entries
+/// with one name the last is read and the first is never looked at: a file can show one thing to a zip tool and
+/// another to ML.NET. The reader keeps its archive private; this reads the archive's entry list (parsed once, when
+/// ML.NET opened the file) and refuses a duplicate, naming it.
+/// </summary>
+internal static class ZipEntryCheck
+{
+    // ML.NET 6.0.0's private field (the version is pinned exactly; a test fails if the field goes away).
+    private static readonly FieldInfo? ArchiveField = typeof(RepositoryReader).GetField("_archive", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    /// <summary>True when the check can see the archive of ML.NET's reader.</summary>
+    internal static bool Available => ArchiveField?.FieldType == typeof(ZipArchive);
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming the first entry name that occurs twice in <paramref name="repository"/>.</summary>
+    public static void RefuseDuplicates(RepositoryReader? repository)
+    {
+        if (repository is null || !Available || ArchiveField!.GetValue(repository) is not ZipArchive archive)
+            return;
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in archive.Entries)
+        {
+            // ML.NET reads '\' and '/' alike.
+            var name = entry.FullName.Replace('\\', '/');
+            if (!names.Add(name))
+                throw new InvalidDataException($"The model file holds two zip entries named '{name}'; ML.NET would read only the last. The file is damaged or forged.");
+        }
+    }
+}
