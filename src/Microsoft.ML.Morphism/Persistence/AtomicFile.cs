@@ -6,11 +6,16 @@ internal static class AtomicFile
     /// <summary>Test hook: wraps the temp-file stream (e.g. to fail midway). Null in production.</summary>
     internal static Func<Stream, Stream>? StreamWrapperForTests { get; set; }
 
+    /// <summary>Test hook: replaces deleting the temp file (e.g. to fail as in a folder that turned read-only). Null in production.</summary>
+    internal static Action<string>? DeleteForTests { get; set; }
+
     /// <summary>
     /// Writes <paramref name="path"/> by calling <paramref name="write"/> on a temp file next to it,
     /// flushing it to disk, then renaming it over the target, then touching its last-write time (so that
     /// file watchers listening for <c>Changed</c>, like ML.NET's hot-reloading model loader, see the new
-    /// model). On any failure the temp file is deleted and the previous file, if any, is untouched.
+    /// model). On any failure the temp file is deleted and the previous file, if any, is untouched. When the temp file
+    /// cannot be deleted either (a non-root process cannot delete from a folder that turned read-only midway), the
+    /// failure is an <see cref="IOException"/> that says where the temp file is, with the write's exception inside.
     /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
@@ -30,9 +35,11 @@ internal static class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
-            TryDelete(temp);
+            if (TryDelete(temp) is { } left && e is not OperationCanceledException)
+                throw new IOException($"Writing '{full}' failed ({e.Message}); the previous file is untouched, but the temp file '{temp}' " +
+                    $"could not be deleted ({left.Message}) and is left behind.", e);
             throw;
         }
         // A rename raises only Renamed; Microsoft.Extensions.ML's FileModelLoader (hot reload) listens to Changed only,
@@ -49,17 +56,17 @@ internal static class AtomicFile
         }
     }
 
-    private static void TryDelete(string path)
+    // Null when the file is gone (or never existed); else why it could not be deleted.
+    private static Exception? TryDelete(string path)
     {
         try
         {
-            File.Delete(path);
+            (DeleteForTests ?? File.Delete)(path);
+            return null;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            return File.Exists(path) ? e : null;
         }
     }
 }

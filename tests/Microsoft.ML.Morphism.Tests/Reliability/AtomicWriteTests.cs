@@ -27,6 +27,7 @@ public class AtomicWriteTests : IDisposable
     public void Dispose()
     {
         AtomicFile.StreamWrapperForTests = null;
+        AtomicFile.DeleteForTests = null;
         _dir.Dispose();
     }
 
@@ -66,6 +67,35 @@ public class AtomicWriteTests : IDisposable
             _ml.Morphism().SaveModel(_model, _data.Schema, path);
 
         Assert.True(changed.Wait(TimeSpan.FromSeconds(10)), "no Changed event for the replaced model file");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ATempFileThatCannotBeDeletedIsNamedInTheFailure(bool upgrade)
+    {
+        // Issue 16: a folder turning read-only mid-save left the temp file behind, unmentioned (a non-root process cannot
+        // delete from a read-only folder; CI runs as root, so the delete failure is injected).
+        var path = _dir.File("model.zip");
+        var input = _dir.File("input.zip");
+        SmallModels.Save(_ml, _model, _data.Schema, input);
+        var previous = SmallModels.Save(_ml, _model, _data.Schema, path);
+        FailWritesAfter(previous.Length / 2);
+        AtomicFile.DeleteForTests = _ => throw new UnauthorizedAccessException("Access to the path is denied.");
+
+        var e = Assert.ThrowsAny<Exception>(() =>
+        {
+            if (upgrade)
+                _ml.Morphism().UpgradeModel(input, path, new MorphPlan().Widen("conv1", 8));
+            else
+                _ml.Morphism().SaveModel(_model, _data.Schema, path);
+        });
+
+        var chain = SavedModelFile.MessageChain(e);
+        var temp = Assert.Single(Directory.GetFiles(_dir.Path, ".model.zip.*.tmp"));
+        Assert.Contains($"Writing '{path}' failed ({FailingStream.Message}", chain);
+        Assert.Contains($"the previous file is untouched, but the temp file '{temp}' could not be deleted (Access to the path is denied.) and is left behind.", chain);
+        AssertPreviousModelIsIntact(path, previous);
     }
 
     [Fact]
