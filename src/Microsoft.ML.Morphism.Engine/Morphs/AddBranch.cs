@@ -45,7 +45,7 @@ public sealed record AddBranchStep(string Layer, int KernelSize = 1) : MorphStep
 
         var (f1, f2, tensors) = g switch
         {
-            Conv2dLayer conv => SplitConv(conv, branchName, weights, random),
+            Conv2dLayer conv => SplitConv(network, conv, branchName, weights, random),
             DenseLayer dense => SplitDense(dense, branchName, weights, random),
             _ => throw Invalid($"'{Layer}' is a {g.DefaultNamePrefix} layer; only convolutions and dense layers can branch: {Branchable(network)}."),
         };
@@ -92,7 +92,7 @@ public sealed record AddBranchStep(string Layer, int KernelSize = 1) : MorphStep
         return new NetworkDescription(network.Input, layers);
     }
 
-    private (Layer F1, Layer F2, Dictionary<string, WeightTensor> Tensors) SplitConv(Conv2dLayer g, string branchName, NetworkWeights weights, GaussianRandom random)
+    private (Layer F1, Layer F2, Dictionary<string, WeightTensor> Tensors) SplitConv(NetworkDescription network, Conv2dLayer g, string branchName, NetworkWeights weights, GaussianRandom random)
     {
         if (KernelSize <= 0 || (KernelSize - g.KernelSize) % 2 != 0)
             throw Invalid($"'{Layer}' has a {g.KernelSize}×{g.KernelSize} kernel; the branch kernel must be positive and differ from it by an even number " +
@@ -108,6 +108,8 @@ public sealed record AddBranchStep(string Layer, int KernelSize = 1) : MorphStep
         int common = Math.Max(g.KernelSize, KernelSize);
         var f1 = g with { KernelSize = common, Padding = g.Padding + g.Dilation * (common - g.KernelSize) / 2 };
         var f2 = new Conv2dLayer(branchName, g.OutChannels, KernelSize, g.Stride, branchPadding, g.Dilation, g.Groups, g.Bias);
+        // F1 in G's place has the larger kernel: its network is checked against the network limits before any weight exists.
+        _ = network.Replace(network.Locate(Layer!), f1);
 
         var gWeight = weights[$"{Layer}.weight"];
         long[] f2Shape = [gWeight.Shape[0], gWeight.Shape[1], KernelSize, KernelSize];

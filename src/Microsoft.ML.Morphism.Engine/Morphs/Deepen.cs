@@ -61,13 +61,16 @@ public sealed record DeepenStep(string After, int KernelSize = 1, int? Width = n
         var (outChannels, kernel) = layer is Conv2dLayer conv ? (conv.OutChannels, conv.KernelSize) : (((DenseLayer)layer).Units, 1);
         int inChannels = network.Shapes[After].Input.Channels;
         CheckRequest(layer, outChannels);
+        var (newLayerName, activationName) = NewNames(network);
+        // The child's shapes at the requested width (or the layer's own, for an automatic one) are checked against the
+        // network limits before anything is solved or allocated; the final width is checked again when the child is built.
+        _ = BuildNetwork(network, location, layer, Width ?? outChannels, newLayerName, activationName);
 
         int seed = context.NewRandom().NextSeed();
         using var scope = NewDisposeScope();
         using var g = weights[$"{After}.weight"].ToTorch().reshape(outChannels, inChannels, kernel, kernel);
         using var factorization = Factorize(g, outChannels, inChannels, kernel, seed);
 
-        var (newLayerName, activationName) = NewNames(network);
         var child = BuildNetwork(network, location, layer, factorization.Width, newLayerName, activationName);
         var childWeights = BuildWeights(weights, layer, factorization, newLayerName, activationName);
         var report = new SolverReport(MethodName(factorization.Method), factorization.Width, factorization.Residual,

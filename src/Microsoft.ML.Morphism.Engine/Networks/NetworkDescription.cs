@@ -15,7 +15,10 @@ public sealed partial class NetworkDescription : IEquatable<NetworkDescription>
 {
     private readonly ShapeScope _scope;
 
-    /// <summary>Creates a description; throws an <see cref="ArgumentException"/> naming the layer when names or shapes do not fit.</summary>
+    /// <summary>
+    /// Creates a description; throws an <see cref="ArgumentException"/> naming the layer when names or shapes do not fit, or
+    /// when the network is beyond <see cref="NetworkLimits.Current"/>.
+    /// </summary>
     public NetworkDescription(TensorShape input, IEnumerable<Layer> layers)
     {
         if (input.Dimensions.IsDefault)
@@ -32,6 +35,7 @@ public sealed partial class NetworkDescription : IEquatable<NetworkDescription>
         foreach (var layer in Layers)
             shape = _scope.InferTopLevel(layer, shape);
         Output = shape;
+        NetworkLimits.Current.Check(this);
     }
 
     /// <summary>The shape of one input example.</summary>

@@ -29,7 +29,7 @@ public sealed record ParameterSpec(string Layer, string Parameter, long[] Shape,
     public string Key => $"{Layer}.{Parameter}";
 
     /// <summary>Number of values.</summary>
-    public long Count => Shape.Aggregate(1L, (a, d) => a * d);
+    public long Count => Shape.Aggregate(1L, (a, d) => checked(a * d));
 
     /// <summary>True for buffers that gradient descent does not update (BatchNorm running statistics).</summary>
     public bool IsBuffer => Role is ParameterRole.RunningMean or ParameterRole.RunningVariance;

@@ -23,11 +23,23 @@ internal sealed class ShapeScope
     /// <summary>Checks <paramref name="layer"/>, infers its output shape and records it (nested layers included).</summary>
     public TensorShape Infer(Layer layer, TensorShape input)
     {
-        layer.Validate();
-        var output = layer.InferShape(input, this);
-        _shapes[layer.Name] = new LayerShapes(input, output);
-        _parameters.AddRange(layer.Parameters(input, this));
-        return output;
+        try
+        {
+            layer.Validate();
+            var output = layer.InferShape(input, this);
+            _ = output.Size;
+            _shapes[layer.Name] = new LayerShapes(input, output);
+            var parameters = layer.Parameters(input, this).ToList();
+            foreach (var p in parameters)
+                _ = p.Count;
+            _parameters.AddRange(parameters);
+            return output;
+        }
+        catch (OverflowException e)
+        {
+            // Forged or mistyped sizes (a kernel of a million, a stride of 2^30): named, never a bare overflow or a wrapped value.
+            throw new ArgumentException($"Layer '{layer.Name}': its sizes overflow ({e.Message}); they are far beyond the network limits ({nameof(NetworkLimits)}).", e);
+        }
     }
 
     /// <summary>Infers a top-level layer and makes its output available to later skip layers.</summary>

@@ -51,7 +51,7 @@ public readonly record struct TensorShape
 
     /// <summary>Number of values per example.</summary>
     [JsonIgnore]
-    public long Size => Dimensions.Aggregate(1L, (a, d) => a * d);
+    public long Size => Dimensions.Aggregate(1L, (a, d) => checked(a * d));
 
     /// <summary>The same spatial size with another channel count (or another vector length).</summary>
     public TensorShape WithChannels(int channels) => IsImage ? Image(channels, Height, Width) : Vector(channels);

@@ -24,11 +24,6 @@ internal static class ModelPartsFormat
     private const int MaxTensors = 100_000;
     private const int MaxRank = 8;
     private const int MaxClasses = 1_000_000;
-    // Values one example may have at the input or at any layer's output (1 GiB as float32). Image
-    // classifiers stay far below it (a 64-channel 1024×1024 blob is 67M values); a bigger claim is
-    // damage or a forgery, and scoring a single row would ask the native allocator for it.
-    private const long MaxValuesPerExample = 1L << 28;
-
     private static readonly JsonSerializerOptions Json = MorphPlan.JsonOptions;
 
     public static void WriteNetwork(BinaryWriter w, NetworkDescription network) => WriteString(w, network.ToJson());
@@ -45,17 +40,8 @@ internal static class ModelPartsFormat
         {
             throw r.Corrupt(e.Message, e);
         }
-        CheckBlobSize(r, "the input is", network.Input);
-        foreach (var layer in network.AllLayers())
-            CheckBlobSize(r, $"layer '{layer.Name}' outputs", network.Shapes[layer.Name].Output);
+        // NetworkDescription checked it against NetworkLimits.Current (sizes, activations, MACs, parameters) before any tensor exists.
         return network;
-    }
-
-    private static void CheckBlobSize(PayloadReader r, string what, TensorShape shape)
-    {
-        // In double: three int dimensions can overflow a long.
-        if (shape.Dimensions.Aggregate(1.0, (a, d) => a * d) > MaxValuesPerExample)
-            throw r.Corrupt($"{what} {shape} values per example, more than the {MaxValuesPerExample:N0} a saved model may claim");
     }
 
     public static void WriteWeights(BinaryWriter w, NetworkWeights weights)

@@ -47,17 +47,32 @@ public class ForgedModelTests : IDisposable
         AssertContains("more values than the part holds", chain);
     }
 
-    [Fact]
-    public void NetworkWhoseLayerOutputIsHugeIsRejected()
+    [Theory]
+    // Consistent and tiny in parameters, but one conv output is 4×40010×40010 (25.6 GB per example as float32).
+    [InlineData("input(1,12,12) conv(4,3,pad=1) gap dense(4)", "\"padding\":1", "\"padding\":20000",
+        "Layer 'conv1' outputs 4×40010×40010, that is 6,403,200,400 values per image; the limit is 33,554,432 (NetworkLimits.MaxValuesPerLayer)")]
+    // The review's forgery: 4.4 KB, one row took 15 s and +2 GB; with 12 relus, 81 s and over 12 GB.
+    [InlineData("input(1,12,12) conv(1,1,pad=1) relu relu relu relu relu relu relu relu relu relu relu relu gap dense(4)", "\"padding\":1", "\"padding\":8000",
+        "Layer 'conv1' outputs 1×16012×16012, that is 256,384,144 values per image; the limit is 33,554,432 (NetworkLimits.MaxValuesPerLayer)")]
+    // Just under the per-layer limit, but its relus keep every output alive: the total is refused.
+    [InlineData("input(1,12,12) conv(1,1,pad=1) relu relu relu gap dense(4)", "\"padding\":1", "\"padding\":2890",
+        "The input and the layers' outputs total 134,189,205 values per image (the largest: 'conv1', 33,547,264); the limit is 67,108,864 (NetworkLimits.MaxActivationValues)")]
+    // maxpool(16001, stride=1): 41 s for one row.
+    [InlineData("input(1,12,12) maxpool(3,stride=1,pad=1) gap dense(4)", "\"kernelSize\":3", "\"kernelSize\":16001",
+        "Layer 'maxpool1'")]
+    public void NetworkBeyondTheLimitsIsRejectedAtLoad(string text, string from, string to, string expected)
     {
-        // Consistent and tiny in parameters, but one conv output is 4×40010×40010 (25.6 GB per example as float32):
-        // scoring a single row would ask the native allocator for it.
-        var network = NetworkDescription.Parse("input(1,12,12) conv(4,3,pad=20000) gap dense(4)");
-        var model = new SavedModelFile(_saved).ForgeNetwork(network, NetworkWeights.Initialize(network, seed: 1));
+        var small = NetworkDescription.Parse(text);
+        var json = small.ToJson();
+        Assert.Contains(from, json);
+        var model = new SavedModelFile(_saved)
+            .Forge(ModelPartsFormat.NetworkPart, w => WriteString(w, json.Replace(from, to, StringComparison.Ordinal)))
+            .Forge(ModelPartsFormat.WeightsPart, w => ModelPartsFormat.WriteWeights(w, NetworkWeights.Initialize(small, seed: 1)));
 
         var chain = LoadFailure(model);
 
-        AssertContains("The model's 'Network' part is corrupt: layer 'conv1' outputs 4×40010×40010 values per example", chain);
+        AssertContains("The model's 'Network' part is corrupt: Network JSON is not valid: ", chain);
+        AssertContains(expected, chain);
     }
 
     [Fact]
@@ -71,7 +86,7 @@ public class ForgedModelTests : IDisposable
 
         var chain = LoadFailure(model);
 
-        AssertContains("The model's 'Network' part is corrupt: the input is 1×1048576×1048576 values per example", chain);
+        AssertContains("The model's 'Network' part is corrupt: Network JSON is not valid: The input (1×1048576×1048576) has 1,099,511,627,776 values per image; the limit is 33,554,432 (NetworkLimits.MaxValuesPerLayer).", chain);
     }
 
     [Fact]

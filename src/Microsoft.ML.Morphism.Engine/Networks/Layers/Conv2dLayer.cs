@@ -21,7 +21,7 @@ public sealed record Conv2dLayer(string Name, int OutChannels, int KernelSize, i
     public override string DefaultNamePrefix => "conv";
 
     /// <summary>The padding that keeps the spatial size at stride 1 for an odd kernel.</summary>
-    public static int SamePadding(int kernelSize, int dilation = 1) => kernelSize % 2 == 1 ? dilation * (kernelSize - 1) / 2 : 0;
+    public static int SamePadding(int kernelSize, int dilation = 1) => kernelSize % 2 == 1 ? (int)Math.Min(int.MaxValue, (long)dilation * (kernelSize - 1) / 2) : 0;
 
     internal override IEnumerable<ParameterSpec> Parameters(TensorShape input, ShapeScope scope)
     {
