@@ -111,7 +111,7 @@ internal sealed class BreakdownSuite : ISuite
     {
         var network = BenchmarkNetworks.Default;
         var features = FeatureColumn.Bind(view.Schema, "Features", network.Input);
-        var labels = LabelColumn.Bind(view.Schema, "Label");
+        var labels = LabelColumn.Bind(view, "Label");
         var setupClock = System.Diagnostics.Stopwatch.StartNew();
         var (set, _, cached) = DataViewTrainingSet.Create(view, features, labels, cache, CacheLimitBytes, "training data");
         double setupSeconds = setupClock.Elapsed.TotalSeconds;
