@@ -97,7 +97,8 @@ public sealed class MorphableImageClassifierModelParameters
         saveStream(ModelPartsFormat.WeightsPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteWeights(p, Weights)));
         saveStream(ModelPartsFormat.LabelsPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteLabels(p, ClassNames)));
         saveStream(ModelPartsFormat.RecipePart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, Recipe)));
-        var history = new StoredHistory([.. MorphHistory], StoredReport.From(LastMorphReport), [.. TrainingHistory]);
+        // The training history keeps its last MaxHistoryEpochs epochs, so that every model that saves also loads.
+        var history = new StoredHistory([.. MorphHistory], StoredReport.From(LastMorphReport), [.. TrainingHistory.Skip(Math.Max(0, TrainingHistory.Length - MaxHistoryEpochs))]);
         saveStream(ModelPartsFormat.HistoryPart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteJson(p, history)));
         if (Lineage is not null)
             saveStream(ModelPartsFormat.LineagePart, w => ModelPart.Write(w, p => ModelPartsFormat.WriteLineage(p, Lineage)));
@@ -132,7 +133,7 @@ public sealed class MorphableImageClassifierModelParameters
         var weights = Part(ModelPartsFormat.WeightsPart, r => ModelPartsFormat.ReadWeights(r, network));
         var labels = Part(ModelPartsFormat.LabelsPart, r => ModelPartsFormat.ReadLabels(r, network));
         var recipe = Part(ModelPartsFormat.RecipePart, ModelPartsFormat.ReadRecipe);
-        var history = Part(ModelPartsFormat.HistoryPart, ModelPartsFormat.ReadJson<StoredHistory>);
+        var history = Part(ModelPartsFormat.HistoryPart, ModelPartsFormat.ReadHistory);
         var lineage = OptionalPart(ModelPartsFormat.LineagePart, ModelPartsFormat.ReadLineage); // format 3; older models have none
         try
         {
@@ -144,6 +145,12 @@ public sealed class MorphableImageClassifierModelParameters
             throw new InvalidDataException($"The model's parts do not fit together: {e.Message}", e);
         }
     }
+
+    /// <summary>The most morph steps a model's history may hold (all its upgrades together).</summary>
+    internal const int MaxHistoryMorphs = 10_000;
+
+    /// <summary>The most epochs a saved model's training history holds (a save keeps the last ones).</summary>
+    internal const int MaxHistoryEpochs = 10_000;
 
     // The stored forms are file-format contracts (format version 1): change them only with a new version.
     internal sealed record StoredHistory(List<MorphStep> Morphs, StoredReport? LastReport, List<EpochMetrics> Training);

@@ -17,6 +17,22 @@ internal static class ModelPart
     private const ushort PartFormat = 1;
     private const long MaxPayloadBytes = int.MaxValue - 64;
 
+    /// <summary>
+    /// The most payload bytes each part may claim, checked before any of it is read: a part padded with white space (a
+    /// valid JSON of a gigabyte compresses to megabytes) is refused at its header. Generous for any real model; the
+    /// weights' cap follows the network limits (every stored value as float64, plus room for the names).
+    /// </summary>
+    public static long MaxBytes(string part) => part switch
+    {
+        ModelPartsFormat.NetworkPart => 4L << 20,
+        ModelPartsFormat.WeightsPart => Networks.NetworkLimits.Current.MaxParameters * sizeof(double) + (16L << 20),
+        ModelPartsFormat.LabelsPart => 64L << 20,
+        ModelPartsFormat.RecipePart => 64L << 10,
+        ModelPartsFormat.HistoryPart => 4L << 20,
+        ModelPartsFormat.LineagePart => 16L << 20,
+        _ => MaxPayloadBytes,
+    };
+
     public static void Write(BinaryWriter writer, Action<BinaryWriter> writePayload)
     {
         using var buffer = new MemoryStream();
@@ -42,6 +58,8 @@ internal static class ModelPart
         long length = BitConverter.ToInt64(header, Magic.Length + sizeof(ushort));
         if (length < 0 || length > MaxPayloadBytes)
             throw Corrupt(part, $"it claims {length} bytes");
+        if (length > MaxBytes(part))
+            throw Corrupt(part, $"it claims {length} bytes; a '{part}' part holds at most {MaxBytes(part):N0}");
         var payload = ReadExactly(reader.BaseStream, length, part, "payload");
         var checksum = ReadExactly(reader.BaseStream, SHA256.HashSizeInBytes, part, "checksum");
         if (!SHA256.HashData(payload).AsSpan().SequenceEqual(checksum))

@@ -157,6 +157,16 @@ internal static class ModelPartsFormat
         }
     }
 
+    public static MorphableImageClassifierModelParameters.StoredHistory ReadHistory(PayloadReader r)
+    {
+        var history = ReadJson<MorphableImageClassifierModelParameters.StoredHistory>(r);
+        if (history.Morphs is { Count: > MorphableImageClassifierModelParameters.MaxHistoryMorphs })
+            throw r.Corrupt($"it lists {history.Morphs.Count:N0} morphs; a history holds at most {MorphableImageClassifierModelParameters.MaxHistoryMorphs:N0}");
+        if (history.Training is { Count: > MorphableImageClassifierModelParameters.MaxHistoryEpochs })
+            throw r.Corrupt($"it lists {history.Training.Count:N0} epochs; a history holds at most {MorphableImageClassifierModelParameters.MaxHistoryEpochs:N0}");
+        return history;
+    }
+
     public static TrainingRecipe ReadRecipe(PayloadReader r)
     {
         var recipe = ReadJson<TrainingRecipe>(r);

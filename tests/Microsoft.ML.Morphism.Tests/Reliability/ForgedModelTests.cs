@@ -190,6 +190,37 @@ public class ForgedModelTests : IDisposable
         AssertContains($"The model file holds two zip entries named '{entry}'; ML.NET would read only the last.", chain);
     }
 
+    [Fact]
+    public void APartPaddedWithWhiteSpaceIsRefusedAtItsHeader()
+    {
+        // Issue 16: valid JSON padded with spaces compresses ~1000:1 (10 MB held 1,000 MB of spaces: 42 s and +5 GB to load).
+        var padded = "{" + new string(' ', 1 << 20) + "\"batchSize\":64}";
+        var model = new SavedModelFile(_saved).Forge(ModelPartsFormat.RecipePart, w => WriteString(w, padded));
+
+        var chain = LoadFailure(model);
+
+        AssertContains($"The model's 'Recipe' part is corrupt: it claims {padded.Length + 4} bytes; a 'Recipe' part holds at most 65,536.", chain);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AHistoryBeyondItsLengthIsRefused(bool morphs)
+    {
+        // Issue 16: 2 M history entries added +0.5 GB to a load.
+        var history = morphs
+            ? new MorphableImageClassifierModelParameters.StoredHistory([.. Enumerable.Repeat<Morphs.MorphStep>(new Morphs.InsertBatchNormStep("conv1"), 10_001)], null, [])
+            : new MorphableImageClassifierModelParameters.StoredHistory([], null,
+                [.. Enumerable.Range(1, 10_001).Select(e => new Training.EpochMetrics(e, 1, 0.5, null, null, 0.1, 1, 100))]);
+        var model = new SavedModelFile(_saved).Forge(ModelPartsFormat.HistoryPart, w => ModelPartsFormat.WriteJson(w, history));
+
+        var chain = LoadFailure(model);
+
+        AssertContains(morphs
+            ? "The model's 'History' part is corrupt: it lists 10,001 morphs; a history holds at most 10,000."
+            : "The model's 'History' part is corrupt: it lists 10,001 epochs; a history holds at most 10,000.", chain);
+    }
+
     // Loads a forged model, which must fail, allocating no more than a small model's load does.
     private string LoadFailure(SavedModelFile model)
     {
