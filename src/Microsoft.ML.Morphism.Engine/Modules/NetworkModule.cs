@@ -81,12 +81,29 @@ public sealed class NetworkModule : nn.Module<Tensor, Tensor>
         var pass = new NetworkPass(_modules, capture, RandomSource);
         if (_sources.Contains(SkipLayer.NetworkInput))
             pass.Blobs[SkipLayer.NetworkInput] = input;
+        // Without autograd (scoring, validation) nothing needs a top-level layer's temporaries after it ran, nor its input
+        // once its output exists: each layer runs in its own dispose scope and its input is freed at once, so one pass holds
+        // about two layers' outputs instead of every intermediate (skip sources and the caller's input stay).
+        bool free = !torch.is_grad_enabled() && capture is null;
         var x = input;
         foreach (var layer in Network.Layers)
         {
-            x = pass.Run(layer, x);
+            var previous = x;
+            if (free)
+            {
+                using var layerScope = NewDisposeScope();
+                x = pass.Run(layer, x);
+                if (!ReferenceEquals(x, previous))
+                    layerScope.MoveToOuter(x);
+            }
+            else
+            {
+                x = pass.Run(layer, x);
+            }
             if (_sources.Contains(layer.Name))
                 pass.Blobs[layer.Name] = x;
+            if (free && !ReferenceEquals(previous, input) && !ReferenceEquals(previous, x) && !pass.Blobs.Values.Any(b => ReferenceEquals(b, previous)))
+                previous.Dispose();
             if (pass.Captured is not null)
                 break;
         }

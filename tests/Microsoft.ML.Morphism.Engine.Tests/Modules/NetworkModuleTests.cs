@@ -26,6 +26,31 @@ public class NetworkModuleTests
     }
 
     [Fact]
+    public void ScoringFreesEachTopLevelInputOnceItsOutputExistsAndKeepsTheSameLogits()
+    {
+        // Issue 16: every intermediate output stayed alive for the row (12 relus after a big conv: 12 copies of it).
+        var net = NetworkDescription.Parse("input(1,12,12) conv(4,3) relu relu relu relu relu relu skip(relu2) relu relu parallel(conv(4,3) | conv(4,1)) relu flatten dense(3)");
+        var weights = NetworkWeights.Initialize(net, seed: 5);
+        using var module = new NetworkModule(net, weights);
+        module.eval();
+        using var x = randn([2, 1, 12, 12], generator: new Generator(5));
+        using var expected = module.Blob(x, "dense1").detach(); // a captured pass keeps everything, as before
+
+        long live;
+        using (var scope = NewDisposeScope())
+        using (var noGrad = no_grad())
+        {
+            long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            var y = module.forward(x);
+            live = DisposeScopeManager.Statistics.ThreadTotalLiveCount - before;
+            Assert.Equal(0, (y - expected).abs().max().item<float>());
+        }
+
+        // Left alive: the logits and the skip source relu2 — not the other top-level outputs nor any layer's temporaries.
+        Assert.True(live <= 3, $"{live} tensors alive after one forward pass");
+    }
+
+    [Fact]
     public void EveryRegisteredLayerKindHasATextFormAndAModule()
     {
         var net = NetworkDescription.Parse("input(3,4,4) conv(4,3) bn prelu skip(input) parallel(conv(4,3) relu | conv(4,1)) maxpool(2) dropout(0.5) " +
