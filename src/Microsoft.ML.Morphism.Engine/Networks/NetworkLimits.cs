@@ -23,17 +23,17 @@ public sealed record NetworkLimits
     /// <summary>The defaults.</summary>
     public static NetworkLimits Default { get; } = new();
 
-    /// <summary>Values of the input or of any one layer's output, per image (default 2^25 = 33,554,432: 128 MB as float32).</summary>
-    public long MaxValuesPerLayer { get; init; } = 1L << 25;
+    /// <summary>Values of the input or of any one layer's output, per image (default 2^24 = 16,777,216: 64 MB as float32).</summary>
+    public long MaxValuesPerLayer { get; init; } = 1L << 24;
 
-    /// <summary>Values of the input and every layer's output together, per image (default 2^26 = 67,108,864: 256 MB as float32).</summary>
-    public long MaxActivationValues { get; init; } = 1L << 26;
+    /// <summary>Values of the input and every layer's output together, per image (default 2^25 = 33,554,432: 128 MB as float32).</summary>
+    public long MaxActivationValues { get; init; } = 1L << 25;
 
-    /// <summary>Forward multiply-accumulates per image (<see cref="NetworkDescription.ForwardMacs"/>; default 10^10).</summary>
-    public long MaxForwardMacs { get; init; } = 10_000_000_000;
+    /// <summary>Forward multiply-accumulates per image (<see cref="NetworkDescription.ForwardMacs"/>; default 5·10^9, ResNet-50's 4.1·10^9 fits).</summary>
+    public long MaxForwardMacs { get; init; } = 5_000_000_000;
 
-    /// <summary>Values read by pooling windows per image, output values × window area (default 2^30 = 1,073,741,824).</summary>
-    public long MaxPoolingReads { get; init; } = 1L << 30;
+    /// <summary>Values read by pooling windows per image, output values × window area (default 2^29 = 536,870,912).</summary>
+    public long MaxPoolingReads { get; init; } = 1L << 29;
 
     /// <summary>Stored values: parameters and buffers (default 2^27 = 134,217,728: 512 MB as float32).</summary>
     public long MaxParameters { get; init; } = 1L << 27;
@@ -55,12 +55,22 @@ public sealed record NetworkLimits
             activations += outputs;
             if (outputs > largest.Values)
                 largest = (layer.Name, outputs);
-            int padding = layer switch { Conv2dLayer c => c.Padding, Pool2dLayer p => p.Padding, _ => 0 };
-            if (padding > 0)
+            if (layer is Conv2dLayer conv)
             {
-                // Some of libtorch's convolution and pooling paths copy the zero-padded input.
-                double padded = (double)shapes.Input.Channels * (shapes.Input.Height + 2.0 * padding) * (shapes.Input.Width + 2.0 * padding);
-                Within(padded, MaxValuesPerLayer, nameof(MaxValuesPerLayer), $"Layer '{layer.Name}' pads its {shapes.Input} input by {padding} on each side, that is", "values per image");
+                // libtorch's convolutions may copy the zero-padded input, and on CPUs where the numerics self-check chose
+                // channel padding (README, "Correct on every CPU") a convolution runs with its channels rounded up to 16:
+                // bounded for the worst case, so a model that loads on one machine loads on every machine.
+                double padded = ChannelBlock(shapes.Input.Channels) * (shapes.Input.Height + 2.0 * conv.Padding) * (shapes.Input.Width + 2.0 * conv.Padding);
+                Within(padded, MaxValuesPerLayer, nameof(MaxValuesPerLayer),
+                    $"Layer '{layer.Name}' reads its {shapes.Input} input padded by {conv.Padding} on each side, channels rounded up to {Platform.ChannelPadding.Block}: that is", "values per image");
+                double blocked = ChannelBlock(shapes.Output.Channels) * (double)shapes.Output.Height * shapes.Output.Width;
+                Within(blocked, MaxValuesPerLayer, nameof(MaxValuesPerLayer),
+                    $"Layer '{layer.Name}' outputs {shapes.Output}, channels rounded up to {Platform.ChannelPadding.Block}: that is", "values per image");
+            }
+            else if (layer is Pool2dLayer { Padding: > 0 } padded)
+            {
+                double values = (double)shapes.Input.Channels * (shapes.Input.Height + 2.0 * padded.Padding) * (shapes.Input.Width + 2.0 * padded.Padding);
+                Within(values, MaxValuesPerLayer, nameof(MaxValuesPerLayer), $"Layer '{layer.Name}' pads its {shapes.Input} input by {padded.Padding} on each side, that is", "values per image");
             }
             if (layer is Pool2dLayer pool)
             {
@@ -87,6 +97,9 @@ public sealed record NetworkLimits
         Within(reads, MaxPoolingReads, nameof(MaxPoolingReads), "The pooling layers read", "values per image");
         Within(parameters, MaxParameters, nameof(MaxParameters), "The network stores", $"parameters (the most: layer {Most(parametersBy)})");
     }
+
+    private static double ChannelBlock(int channels) =>
+        Math.Ceiling(channels / (double)Platform.ChannelPadding.Block) * Platform.ChannelPadding.Block;
 
     private static double Values(TensorShape shape) => shape.Dimensions.Aggregate(1.0, (a, d) => a * d);
 

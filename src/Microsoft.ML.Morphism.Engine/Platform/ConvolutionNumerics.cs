@@ -344,6 +344,39 @@ public static class ConvolutionNumerics
     }
 
     /// <summary>Checks one network shape on the current path, moving the process up a path if it fails there.</summary>
+    /// <summary>Per-image forward MACs and input + output values up to which a shape is checked as it is.</summary>
+    internal const double MaxCheckMacs = 5e7, MaxCheckValues = 1 << 18;
+
+    /// <summary>
+    /// What a shape's check runs on. A shape cheap to check is checked as it is. A larger one (big images, or a forged
+    /// model's padding of thousands) is checked on a crop with the same channels, kernel, stride, dilation and groups:
+    /// at most 16 positions beyond the kernel's extent each way and no more padding than the extent needs, since a
+    /// check at full size cost minutes (8 repetitions at batches 1 and 8, forward and both gradients, float32 and
+    /// float64). A shape whose crop is still too costly is not checked one by one: null, and it runs with the full
+    /// channel padding, which every check so far has passed (<see cref="PaddingFor"/>).
+    /// </summary>
+    internal static ConvolutionShape? CheckedAs(ConvolutionShape shape)
+    {
+        static (double Macs, double Values) Cost(ConvolutionShape s)
+        {
+            double extent = (double)s.Dilation * (s.KernelSize - 1) + 1;
+            double outH = Math.Floor((s.Height + 2.0 * s.Padding - extent) / s.Stride) + 1, outW = Math.Floor((s.Width + 2.0 * s.Padding - extent) / s.Stride) + 1;
+            return ((double)s.OutChannels * s.InPerGroup * s.KernelSize * s.KernelSize * outH * outW,
+                (double)s.InChannels * s.Height * s.Width + (double)s.OutChannels * outH * outW);
+        }
+        static bool Cheap(ConvolutionShape s) => Cost(s) is var c && c.Macs <= MaxCheckMacs && c.Values <= MaxCheckValues;
+        if (Cheap(shape))
+            return shape;
+        int reach = (int)Math.Min(int.MaxValue, (long)shape.Dilation * (shape.KernelSize - 1));
+        var crop = shape with
+        {
+            Height = (int)Math.Min(shape.Height, 16L + reach + 1),
+            Width = (int)Math.Min(shape.Width, 16L + reach + 1),
+            Padding = Math.Min(shape.Padding, reach),
+        };
+        return Cheap(crop) ? crop : null;
+    }
+
     private static void VerifyShape(string layer, ConvolutionShape shape)
     {
         while (true)
@@ -351,9 +384,14 @@ public static class ConvolutionNumerics
             bool pass = true;
             ConvolutionErrors errors = default;
             ChannelPadding? chosen = null;
+            if (CheckedAs(shape) is not { } checkedAs)
+            {
+                Verified.Add(shape);
+                return;
+            }
             foreach (int batch in NetworkCheckBatches)
             {
-                if (!TryShape(shape.WithBatch(batch), IntermittentRepetitions, _path, out chosen, out errors))
+                if (!TryShape(checkedAs.WithBatch(batch), IntermittentRepetitions, _path, out chosen, out errors))
                 {
                     pass = false;
                     break;

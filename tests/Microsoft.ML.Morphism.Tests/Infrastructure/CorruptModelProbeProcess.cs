@@ -8,6 +8,12 @@ namespace Microsoft.ML.Morphism.Tests.Infrastructure;
 /// <summary>What the probe reported for one model file: "scored" (with a hash of the scores), "error" (with the exception chain) or only "begin".</summary>
 internal sealed record ProbeOutcome(int Index, string Outcome, string? Scores, IReadOnlyList<ProbeException> Exceptions)
 {
+    /// <summary>Load and score time, in seconds (null for "begin").</summary>
+    public double? Seconds { get; init; }
+
+    /// <summary>The highest resident set size while on this model, less the probe's after model 0 was scored, in MB.</summary>
+    public double? PeakRssAboveBaselineMB { get; init; }
+
     public bool Scored => Outcome == "scored";
 
     public bool Failed => Outcome == "error";
@@ -78,7 +84,11 @@ internal static class CorruptModelProbeProcess
             ? chain.EnumerateArray().Select(e => new ProbeException(e.GetProperty("Type").GetString()!, e.GetProperty("Message").GetString()!)).ToList()
             : [];
         return new ProbeOutcome(root.GetProperty("Index").GetInt32(), root.GetProperty("Outcome").GetString()!,
-            root.TryGetProperty("Scores", out var scores) ? scores.GetString() : null, exceptions);
+            root.TryGetProperty("Scores", out var scores) ? scores.GetString() : null, exceptions)
+        {
+            Seconds = root.TryGetProperty("Seconds", out var seconds) ? seconds.GetDouble() : null,
+            PeakRssAboveBaselineMB = root.TryGetProperty("PeakRssAboveBaselineMB", out var rss) ? rss.GetDouble() : null,
+        };
     }
 
     // Keeps the last report per model: "begin" is replaced by its result when one follows.

@@ -50,13 +50,13 @@ public class ForgedModelTests : IDisposable
     [Theory]
     // Consistent and tiny in parameters, but one conv output is 4×40010×40010 (25.6 GB per example as float32).
     [InlineData("input(1,12,12) conv(4,3,pad=1) gap dense(4)", "\"padding\":1", "\"padding\":20000",
-        "Layer 'conv1' outputs 4×40010×40010, that is 6,403,200,400 values per image; the limit is 33,554,432 (NetworkLimits.MaxValuesPerLayer)")]
+        "Layer 'conv1' outputs 4×40010×40010, that is 6,403,200,400 values per image; the limit is 16,777,216 (NetworkLimits.MaxValuesPerLayer)")]
     // The review's forgery: 4.4 KB, one row took 15 s and +2 GB; with 12 relus, 81 s and over 12 GB.
     [InlineData("input(1,12,12) conv(1,1,pad=1) relu relu relu relu relu relu relu relu relu relu relu relu gap dense(4)", "\"padding\":1", "\"padding\":8000",
-        "Layer 'conv1' outputs 1×16012×16012, that is 256,384,144 values per image; the limit is 33,554,432 (NetworkLimits.MaxValuesPerLayer)")]
+        "Layer 'conv1' outputs 1×16012×16012, that is 256,384,144 values per image; the limit is 16,777,216 (NetworkLimits.MaxValuesPerLayer)")]
     // Just under the per-layer limit, but its relus keep every output alive: the total is refused.
-    [InlineData("input(1,12,12) conv(1,1,pad=1) relu relu relu gap dense(4)", "\"padding\":1", "\"padding\":2890",
-        "The input and the layers' outputs total 134,189,205 values per image (the largest: 'conv1', 33,547,264); the limit is 67,108,864 (NetworkLimits.MaxActivationValues)")]
+    [InlineData("input(1,12,12) conv(16,1,pad=1) relu relu relu gap dense(4)", "\"padding\":1", "\"padding\":504",
+        "The input and the layers' outputs total 66,585,764 values per image (the largest: 'conv1', 16,646,400); the limit is 33,554,432 (NetworkLimits.MaxActivationValues)")]
     // maxpool(16001, stride=1): 41 s for one row.
     [InlineData("input(1,12,12) maxpool(3,stride=1,pad=1) gap dense(4)", "\"kernelSize\":3", "\"kernelSize\":16001",
         "Layer 'maxpool1'")]
@@ -86,7 +86,7 @@ public class ForgedModelTests : IDisposable
 
         var chain = LoadFailure(model);
 
-        AssertContains("The model's 'Network' part is corrupt: Network JSON is not valid: The input (1×1048576×1048576) has 1,099,511,627,776 values per image; the limit is 33,554,432 (NetworkLimits.MaxValuesPerLayer).", chain);
+        AssertContains("The model's 'Network' part is corrupt: Network JSON is not valid: The input (1×1048576×1048576) has 1,099,511,627,776 values per image; the limit is 16,777,216 (NetworkLimits.MaxValuesPerLayer).", chain);
     }
 
     [Fact]
