@@ -49,7 +49,7 @@ internal static class StudyReport
             text.AppendLine(C, $"| {arm.Key} | {Stat(runs.Select(r => 100 * r.Arm.TestAccuracy))} % | {Stat(runs.Select(r => 100 * r.Arm.ValidationAccuracy))} % | " +
                 $"{Stat(runs.Select(r => Share(r.Arm, r.Seed)), "F2")} | {Stat(runs.Select(r => r.Arm.Seconds), "F0")} | {Stat(runs.Select(r => (double)r.Arm.Parameters), "N0")} | " +
                 $"{(runs[0].Arm.Rounds is null ? "–" : string.Join(", ", runs.Select(r => $"{r.Arm.Rounds}/{r.Arm.Trials}")))} | " +
-                $"{string.Join("; ", reach.Select(x => x is { } p ? $"{p.Share:F2}, {p.Seconds:F0}" : "not reached"))} |");
+                $"{(runs.All(r => r.Seed.Arms.All(x => x.Arm != "A")) ? "– (no A in this configuration)" : string.Join("; ", reach.Select(x => x is { } p ? $"{p.Share:F2}, {p.Seconds:F0}" : "not reached")))} |");
         }
         text.AppendLine();
         text.AppendLine("Per seed (test accuracy, %): " + string.Join("; ", seeds.Select(s => $"seed {s.Seed}: " + string.Join(", ", s.Arms.Select(a => $"{a.Arm} {100 * a.TestAccuracy:F2}")))));
@@ -60,10 +60,13 @@ internal static class StudyReport
                 text.AppendLine(C, $"- Target 1 (inheritance gap closes, C ≥ D − 0.1 pp): C {100 * c:F2} % vs D {100 * d:F2} % → {(c >= d - 0.001 ? "met" : "MISSED")} ({100 * (c - d):+0.00;-0.00} pp).");
             if (means.TryGetValue("A", out var a) && means.TryGetValue("B", out var b))
                 text.AppendLine(C, $"- Target 2a (C ≥ max(A, B)): C {100 * c:F2} % vs A {100 * a:F2} %, B {100 * b:F2} % → {(c >= Math.Max(a, b) ? "met" : "MISSED")}.");
-            var cReach = seeds.Select(s => s.Arms.FirstOrDefault(x => x.Arm == "C") is { } arm ? Reach(s, arm) : null).ToList();
-            var aMacs = seeds.Select(s => s.Arms.FirstOrDefault(x => x.Arm == "A")?.Macs).ToList();
-            text.AppendLine(C, $"- Target 2b (C reaches A's final test accuracy with ≤ ½ of A's MACs): {(cReach.All(r => r is { Share: <= 0.5 }) ? "met" : "MISSED")} " +
-                $"(per seed: {string.Join(", ", cReach.Select(r => r is { } p ? p.Share.ToString("F2", C) + " B" : "not reached"))}; A used {string.Join(", ", aMacs.Zip(seeds).Select(p => p.First is { } m ? ((double)m / p.Second.Budget).ToString("F2", C) : "–"))} B).");
+            if (means.ContainsKey("A"))
+            {
+                var cReach = seeds.Select(s => s.Arms.FirstOrDefault(x => x.Arm == "C") is { } arm ? Reach(s, arm) : null).ToList();
+                var aMacs = seeds.Select(s => s.Arms.FirstOrDefault(x => x.Arm == "A")?.Macs).ToList();
+                text.AppendLine(C, $"- Target 2b (C reaches A's final test accuracy with ≤ ½ of A's MACs): {(cReach.All(r => r is { Share: <= 0.5 }) ? "met" : "MISSED")} " +
+                    $"(per seed: {string.Join(", ", cReach.Select(r => r is { } p ? p.Share.ToString("F2", C) + " B" : "not reached"))}; A used {string.Join(", ", aMacs.Zip(seeds).Select(p => p.First is { } m ? ((double)m / p.Second.Budget).ToString("F2", C) : "–"))} B).");
+            }
         }
         if (means.TryGetValue("E-grown", out var grown) && means.TryGetValue("E-scratch", out var scratch))
             text.AppendLine(C, $"- Target 1b (growth inside one schedule, E-grown ≥ E-scratch − 0.1 pp at equal MACs): {100 * grown:F2} % vs {100 * scratch:F2} % → {(grown >= scratch - 0.001 ? "met" : "MISSED")} ({100 * (grown - scratch):+0.00;-0.00} pp).");
