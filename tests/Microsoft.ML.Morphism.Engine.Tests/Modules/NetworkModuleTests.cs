@@ -141,31 +141,12 @@ public class NetworkModuleTests
         var weights = NetworkWeights.Initialize(net, 1).With("prelu1.a", WeightTensor.Filled(1.7, 1)).With("ptanh1.a", WeightTensor.Filled(-0.3, 1));
         using var module = new NetworkModule(net, weights);
         using var x = ones(4, 3);
-        using var stop = new CancellationTokenSource();
-        var collector = new Thread(() =>
+        WithACollectorRunning(20_000, () =>
         {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
+            module.ClampActivations();
+            module.CapActivation("prelu1", 1.0);
+            _ = module.forward(x);
         });
-        collector.Start();
-        try
-        {
-            for (int i = 0; i < 20_000; i++)
-            {
-                using var scope = NewDisposeScope();
-                module.ClampActivations();
-                module.CapActivation("prelu1", 1.0);
-                _ = module.forward(x);
-            }
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-        }
 
         Assert.Equal(new Dictionary<string, double> { ["prelu1"] = 1.0, ["ptanh1"] = 0.0 }, module.ActivationLinearity());
     }
@@ -182,33 +163,16 @@ public class NetworkModuleTests
         var (optimizer, _) = NetworkTrainer.CreateOptimizer(recipe, module);
         using var x = ones(4, 3);
         using var y = zeros(4, ScalarType.Int64);
-        using var stop = new CancellationTokenSource();
-        var collector = new Thread(() =>
+        using (optimizer)
         {
-            while (!stop.IsCancellationRequested)
+            WithACollectorRunning(10_000, () =>
             {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        });
-        collector.Start();
-        try
-        {
-            for (int i = 0; i < 10_000; i++)
-            {
-                using var scope = NewDisposeScope();
                 var loss = nn.functional.cross_entropy(module.forward(x), y);
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();
                 module.ClampActivations();
-            }
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
-            optimizer.Dispose();
+            });
         }
 
         var weights = module.ReadWeights();
@@ -245,5 +209,33 @@ public class NetworkModuleTests
         var weights = NetworkWeights.Initialize(net, 1).With("dense1.weight", new WeightTensor([2, 2], [0.1, 0.2, 0.3, 1.0 / 3]));
 
         Assert.Equal((double)(float)0.1, weights["dense1.weight"].Values[0]);
+    }
+
+    // Runs step `steps` times, each in a dispose scope, while another thread runs the collector and finalizers flat out.
+    private static void WithACollectorRunning(int steps, Action step)
+    {
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        });
+        collector.Start();
+        try
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                using var scope = NewDisposeScope();
+                step();
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
     }
 }
