@@ -17,6 +17,9 @@ internal static class ModelPart
     private const ushort PartFormat = 1;
     private const long MaxPayloadBytes = int.MaxValue - 64;
 
+    /// <summary>The envelope around a payload: marker, format, length and SHA-256.</summary>
+    public const int EnvelopeBytes = 4 + sizeof(ushort) + sizeof(long) + 32;
+
     /// <summary>
     /// The most payload bytes each part may claim, checked before any of it is read: a part padded with white space (a
     /// valid JSON of a gigabyte compresses to megabytes) is refused at its header. Generous for any real model; the

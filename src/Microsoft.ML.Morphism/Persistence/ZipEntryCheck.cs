@@ -19,6 +19,28 @@ internal static class ZipEntryCheck
     /// <summary>True when the check can see the archive of ML.NET's reader.</summary>
     internal static bool Available => ArchiveField?.FieldType == typeof(ZipArchive);
 
+    /// <summary>
+    /// Refuses a part whose zip entry declares more bytes than the part may hold (<see cref="ModelPart.MaxBytes"/> plus its
+    /// envelope), before ML.NET extracts it: ML.NET inflates a whole entry to a temp file before any reader sees it, and
+    /// .NET's zip reader stops at the declared size, so checking the declaration bounds that extraction (a forged smaller
+    /// declaration only truncates the part, which its envelope then rejects).
+    /// </summary>
+    public static void RefuseOversizedParts(RepositoryReader? repository, string? directory, IEnumerable<string> parts)
+    {
+        if (repository is null || !Available || ArchiveField!.GetValue(repository) is not ZipArchive archive)
+            return;
+        var prefix = string.IsNullOrEmpty(directory) ? "" : directory.Replace('\\', '/').TrimEnd('/') + "/";
+        var wanted = parts.ToDictionary(p => prefix + p, p => p, StringComparer.Ordinal);
+        foreach (var entry in archive.Entries)
+        {
+            if (!wanted.TryGetValue(entry.FullName.Replace('\\', '/'), out var part))
+                continue;
+            long limit = ModelPart.MaxBytes(part) + ModelPart.EnvelopeBytes;
+            if (entry.Length > limit)
+                throw ModelPart.Corrupt(part, $"its zip entry declares {entry.Length} bytes; a '{part}' part holds at most {limit:N0} with its envelope");
+        }
+    }
+
     /// <summary>Throws <see cref="InvalidDataException"/> naming the first entry name that occurs twice in <paramref name="repository"/>.</summary>
     public static void RefuseDuplicates(RepositoryReader? repository)
     {
