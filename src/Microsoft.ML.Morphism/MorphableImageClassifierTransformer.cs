@@ -151,9 +151,7 @@ public sealed class MorphableImageClassifierTransformer : RowToRowTransformerBas
         env.CheckValue(ctx, nameof(ctx));
         ctx.CheckAtModel(GetVersionInfo());
         Persistence.ZipEntryCheck.RefuseDuplicates(ctx.Repository);
-        Persistence.ZipEntryCheck.RefuseOversizedParts(ctx.Repository, ctx.Directory,
-            [Persistence.ModelPartsFormat.NetworkPart, Persistence.ModelPartsFormat.WeightsPart, Persistence.ModelPartsFormat.LabelsPart,
-                Persistence.ModelPartsFormat.RecipePart, Persistence.ModelPartsFormat.HistoryPart, Persistence.ModelPartsFormat.LineagePart]);
+        Persistence.ZipEntryCheck.RefuseOversizedParts(ctx.Repository, ctx.Directory, Persistence.ModelPartsFormat.AllParts);
         var feature = ctx.LoadNonEmptyString();
         var label = ctx.LoadNonEmptyString();
         var score = ctx.LoadNonEmptyString();

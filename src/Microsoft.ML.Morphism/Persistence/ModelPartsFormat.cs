@@ -21,6 +21,9 @@ internal static class ModelPartsFormat
     public const string HistoryPart = "History";
     public const string LineagePart = "Lineage";
 
+    /// <summary>Every part a classifier may store.</summary>
+    public static readonly string[] AllParts = [NetworkPart, WeightsPart, LabelsPart, RecipePart, HistoryPart, LineagePart];
+
     private const int MaxTensors = 100_000;
     private const int MaxRank = 8;
     private const int MaxClasses = 1_000_000;

@@ -19,6 +19,9 @@ internal static class ZipEntryCheck
     /// <summary>True when the check can see the archive of ML.NET's reader.</summary>
     internal static bool Available => ArchiveField?.FieldType == typeof(ZipArchive);
 
+    private static ZipArchive? ArchiveOf(RepositoryReader? repository) =>
+        repository is not null && Available ? ArchiveField!.GetValue(repository) as ZipArchive : null;
+
     /// <summary>
     /// Refuses a part whose zip entry declares more bytes than the part may hold (<see cref="ModelPart.MaxBytes"/> plus its
     /// envelope), before ML.NET extracts it: ML.NET inflates a whole entry to a temp file before any reader sees it, and
@@ -27,7 +30,7 @@ internal static class ZipEntryCheck
     /// </summary>
     public static void RefuseOversizedParts(RepositoryReader? repository, string? directory, IEnumerable<string> parts)
     {
-        if (repository is null || !Available || ArchiveField!.GetValue(repository) is not ZipArchive archive)
+        if (ArchiveOf(repository) is not { } archive)
             return;
         var prefix = string.IsNullOrEmpty(directory) ? "" : directory.Replace('\\', '/').TrimEnd('/') + "/";
         var wanted = parts.ToDictionary(p => prefix + p, p => p, StringComparer.Ordinal);
@@ -44,7 +47,7 @@ internal static class ZipEntryCheck
     /// <summary>Throws <see cref="InvalidDataException"/> naming the first entry name that occurs twice in <paramref name="repository"/>.</summary>
     public static void RefuseDuplicates(RepositoryReader? repository)
     {
-        if (repository is null || !Available || ArchiveField!.GetValue(repository) is not ZipArchive archive)
+        if (ArchiveOf(repository) is not { } archive)
             return;
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in archive.Entries)
